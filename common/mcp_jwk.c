@@ -1,0 +1,151 @@
+/* JWK and JWKS handling on top of cjose, with keys owned by APR pools. */
+#include <string.h>
+#include <apr_strings.h>
+
+#include "mcp_common.h"
+
+static apr_status_t jwk_cleanup(void *data)
+{
+    cjose_jwk_release((cjose_jwk_t *)data);
+    return APR_SUCCESS;
+}
+
+cjose_jwk_t *mcp_jwk_pool_own(apr_pool_t *pool, cjose_jwk_t *jwk)
+{
+    if (jwk != NULL) {
+        apr_pool_cleanup_register(pool, jwk, jwk_cleanup,
+                                  apr_pool_cleanup_null);
+    }
+    return jwk;
+}
+
+/* The public half of `jwk` as a pool-owned JSON object. */
+static json_t *jwk_public_object(apr_pool_t *pool, cjose_jwk_t *jwk)
+{
+    cjose_err err;
+    char *text = cjose_jwk_to_json(jwk, false, &err);
+    json_t *json;
+
+    if (text == NULL) {
+        return NULL;
+    }
+    json = json_loads(text, 0, NULL);
+    cjose_get_dealloc()(text);
+    return mcp_json_pool_own(pool, json);
+}
+
+int mcp_jwks_parse(apr_pool_t *pool, const char *text, apr_size_t len,
+                   apr_array_header_t **keys, const char **error)
+{
+    json_t *doc, *list, *entry;
+    apr_array_header_t *result;
+    size_t index;
+
+    if (mcp_json_parse_object(pool, text, len, &doc, error) != MCP_OK) {
+        return MCP_ERROR;
+    }
+    list = json_object_get(doc, "keys");
+    if (!json_is_array(list)) {
+        *error = "JWKS has no \"keys\" array";
+        return MCP_ERROR;
+    }
+    result = apr_array_make(pool, (int)json_array_size(list) + 1,
+                            sizeof(mcp_key_t));
+    json_array_foreach(list, index, entry) {
+        const char *kty, *use, *kid;
+        char *entry_text;
+        cjose_jwk_t *jwk;
+        cjose_err err;
+        mcp_key_t *key;
+
+        if (!json_is_object(entry)) {
+            continue;
+        }
+        kty = mcp_json_string(entry, "kty");
+        use = mcp_json_string(entry, "use");
+        kid = mcp_json_string(entry, "kid");
+        /* Only signature keys we can verify with; a published private key
+         * or a symmetric key is never used to verify anything. */
+        if (kty == NULL || (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0)
+            || (use != NULL && strcmp(use, "sig") != 0)
+            || json_object_get(entry, "d") != NULL
+            || (json_object_get(entry, "kid") != NULL && kid == NULL)) {
+            continue;
+        }
+        entry_text = mcp_json_dump(pool, entry);
+        if (entry_text == NULL) {
+            continue;
+        }
+        jwk = cjose_jwk_import(entry_text, strlen(entry_text), &err);
+        if (jwk == NULL) {
+            continue;
+        }
+        key = apr_array_push(result);
+        key->jwk = mcp_jwk_pool_own(pool, jwk);
+        key->kid = kid ? apr_pstrdup(pool, kid) : NULL;
+        key->kty = apr_pstrdup(pool, kty);
+        key->crv = mcp_json_string(entry, "crv")
+                   ? apr_pstrdup(pool, mcp_json_string(entry, "crv")) : NULL;
+        key->alg = mcp_json_string(entry, "alg")
+                   ? apr_pstrdup(pool, mcp_json_string(entry, "alg")) : NULL;
+        key->use = use ? apr_pstrdup(pool, use) : NULL;
+    }
+    *keys = result;
+    return MCP_OK;
+}
+
+int mcp_jwk_thumbprint(apr_pool_t *pool, cjose_jwk_t *jwk, char **out)
+{
+    json_t *pub = jwk_public_object(pool, jwk);
+    const char *kty;
+    char *members;
+
+    if (pub == NULL || (kty = mcp_json_string(pub, "kty")) == NULL) {
+        return MCP_ERROR;
+    }
+    /* RFC 7638 §3.2: the required members only, in lexicographic order,
+     * no whitespace.  base64url values need no JSON escaping. */
+    if (strcmp(kty, "EC") == 0) {
+        const char *crv = mcp_json_string(pub, "crv");
+        const char *x = mcp_json_string(pub, "x");
+        const char *y = mcp_json_string(pub, "y");
+        if (!crv || !x || !y) {
+            return MCP_ERROR;
+        }
+        members = apr_psprintf(pool,
+            "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+            crv, x, y);
+    }
+    else if (strcmp(kty, "RSA") == 0) {
+        const char *e = mcp_json_string(pub, "e");
+        const char *n = mcp_json_string(pub, "n");
+        if (!e || !n) {
+            return MCP_ERROR;
+        }
+        members = apr_psprintf(pool,
+            "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", e, n);
+    }
+    else {
+        return MCP_ERROR;
+    }
+    *out = mcp_sha256_b64url(pool, members);
+    return MCP_OK;
+}
+
+json_t *mcp_jwk_public_json(apr_pool_t *pool, cjose_jwk_t *jwk,
+                            const char *kid, const char *alg)
+{
+    json_t *pub = jwk_public_object(pool, jwk);
+
+    if (pub == NULL) {
+        return NULL;
+    }
+    if (kid != NULL) {
+        json_object_set_new(pub, "kid", json_string(kid));
+    }
+    if (alg != NULL) {
+        json_object_set_new(pub, "alg", json_string(alg));
+    }
+    json_object_set_new(pub, "use", json_string("sig"));
+    return pub;
+}

@@ -1,0 +1,9 @@
+# mod_mcp_rs: the resource-server module.
+apachemod_LTLIBRARIES += mod_mcp_rs/mod_mcp_rs.la
+
+mod_mcp_rs_mod_mcp_rs_la_SOURCES = \
+	mod_mcp_rs/mcp_rs.h \
+	mod_mcp_rs/mod_mcp_rs.c
+mod_mcp_rs_mod_mcp_rs_la_LDFLAGS = $(MODULE_LDFLAGS) $(AM_LDFLAGS)
+mod_mcp_rs_mod_mcp_rs_la_LIBADD = common/libmcp_httpd.la common/libmcp.la \
+	$(CURL_LIBS)
