@@ -6,7 +6,7 @@ MCP_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libcjose-dev libcurl4-openssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql
   sqlite3 curl ca-certificates"
 MCP_TEST_PACKAGES="libapache2-mod-perl2 libwww-perl
-  libcrypt-openssl-rsa-perl libio-socket-ssl-perl postgresql memcached
+  libcrypt-jwt-perl libio-socket-ssl-perl postgresql memcached
   libasan8 libubsan1 cppcheck"
 
 mcp_say() { printf '==> %s\n' "$*"; }
