@@ -379,6 +379,21 @@ static char *attribute(apr_pool_t *pool, const char *tag, const char *end, const
     return NULL;
 }
 
+/* a bare attribute such as `checked` */
+static int tag_has_word(const char *tag, const char *end, const char *word)
+{
+    apr_size_t n = strlen(word);
+    const char *p;
+
+    for (p = tag; p + n < end; p++) {
+        if (apr_isspace((unsigned char)p[0]) && strncasecmp(p + 1, word, n) == 0
+            && (apr_isspace((unsigned char)p[1 + n]) || p[1 + n] == '>' || p[1 + n] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const char *find_tag(const char *p, const char *end, const char *name)
 {
     apr_size_t n = strlen(name);
@@ -392,21 +407,47 @@ static const char *find_tag(const char *p, const char *end, const char *name)
     return NULL;
 }
 
-static int approving(const char *text)
+/* +1 for a word that approves, -1 for one that declines, 0 for neither */
+static int judge(const char *text)
 {
-    static const char *const words[] = { "approve", "allow", "accept", "consent", "grant",
-                                         "authorize", "yes", NULL };
+    static const char *const yes[] = { "approve", "allow", "accept", "grant",
+                                       "authorize", "consent", "yes", NULL };
+    static const char *const no[] = { "deny", "reject", "decline", "cancel", "refuse", NULL };
+    char *lower;
     int i;
 
-    if (text == NULL) {
+    if (text == NULL || *text == '\0') {
         return 0;
     }
-    for (i = 0; words[i] != NULL; i++) {
-        if (apr_strnatcasecmp(text, words[i]) == 0 || strstr(text, words[i]) != NULL) {
+    lower = strdup(text);
+    if (lower == NULL) {
+        return 0;
+    }
+    for (i = 0; lower[i]; i++) {
+        lower[i] = (char)apr_tolower((unsigned char)lower[i]);
+    }
+    for (i = 0; no[i] != NULL; i++) {
+        if (strstr(lower, no[i]) != NULL) {
+            free(lower);
+            return -1;
+        }
+    }
+    for (i = 0; yes[i] != NULL; i++) {
+        if (strstr(lower, yes[i]) != NULL) {
+            free(lower);
             return 1;
         }
     }
+    free(lower);
     return 0;
+}
+
+/* A submit button approves by its value, or, without one, by its name. */
+static int approving(const char *name, const char *value)
+{
+    int verdict = judge(value);
+
+    return verdict != 0 ? verdict > 0 : judge(name) > 0;
 }
 
 /*
@@ -446,8 +487,6 @@ static int consent_form(mcpc_t *c, const mcpc_response_t *response,
     for (tag = form; tag < form_end; tag++) {
         const char *tag_end, *type, *name, *value;
         int is_input = (tag = find_tag(tag, form_end, "input")) != NULL;
-        const char *as_button = NULL;
-        (void)as_button;
         if (!is_input) {
             break;
         }
@@ -462,14 +501,15 @@ static int consent_form(mcpc_t *c, const mcpc_response_t *response,
             continue;
         }
         if (type != NULL && strcasecmp(type, "submit") == 0) {
-            if (button == NULL && (approving(name) || approving(value))) {
+            if (button == NULL && approving(name, value)) {
                 button = apr_pstrcat(c->pool, mcp_url_encode(c->pool, name), "=",
                                      mcp_url_encode(c->pool, value ? value : ""), NULL);
             }
             continue;
         }
         if (type != NULL && (strcasecmp(type, "checkbox") == 0 || strcasecmp(type, "radio") == 0)
-            && strstr(tag, "checked") == NULL) {
+            && attribute(c->pool, tag, tag_end, "checked") == NULL
+            && !tag_has_word(tag, tag_end, "checked")) {
             continue;
         }
         form_body = apr_pstrcat(c->pool, form_body, *form_body ? "&" : "",
@@ -488,7 +528,7 @@ static int consent_form(mcpc_t *c, const mcpc_response_t *response,
         }
         name = attribute(c->pool, tag, tag_end, "name");
         value = attribute(c->pool, tag, tag_end, "value");
-        if (name != NULL && (approving(name) || approving(value))) {
+        if (name != NULL && approving(name, value)) {
             button = apr_pstrcat(c->pool, mcp_url_encode(c->pool, name), "=",
                                  mcp_url_encode(c->pool, value ? value : ""), NULL);
         }
