@@ -9,9 +9,10 @@
  * them are the same commas that separate one challenge's parameters: a new
  * challenge starts at a token that is not followed by "=".  Pure code (no
  * curl, no I/O) so the unit tests and fuzzers can drive it directly.
+ *
+ * It needs nothing from config.h, and does not include it, so the fuzzer can
+ * compile this file alone.
  */
-#include "config.h"
-
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
