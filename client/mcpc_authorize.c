@@ -107,10 +107,10 @@ int mcpc_redirect_uri(mcpc_t *c, int preferred_port, const char **uri)
 {
     struct sockaddr_in address;
     socklen_t length = sizeof(address);
-    int fd, one = 1;
+    int one = 1;
 
     if (c->listener < 0) {
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             return mcpc_fail(c, MCPC_EXIT_AUTH, "cannot open a loopback socket: %s",
                              strerror(errno));

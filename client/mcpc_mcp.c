@@ -250,7 +250,6 @@ int mcpc_mcp_run(mcpc_t *c)
     }
     if (c->list_tools) {
         json_t *tools;
-        size_t i;
         if (rpc(c, &session, "tools/list", NULL, 2, &result, NULL) != MCP_OK) {
             return MCP_ERROR;
         }
@@ -259,6 +258,7 @@ int mcpc_mcp_run(mcpc_t *c)
             printf("%s\n", mcp_json_dump(c->pool, result));
         }
         else {
+            size_t i;
             for (i = 0; i < json_array_size(tools); i++) {
                 json_t *tool = json_array_get(tools, i);
                 const char *description = mcp_json_string(tool, "description");

@@ -49,7 +49,7 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
     apr_array_header_t *headers = apr_array_make(c->pool, 3, sizeof(const char *));
     const char *method = client->auth_method;
     const char *grant = apr_table_get(params, "grant_type");
-    const char *access_token, *token_type, *error, *description;
+    const char *access_token, *token_type;
     mcpc_response_t *response;
     json_t *reply, *expires_in;
     form_t form = { c->pool, apr_pstrdup(c->pool, "") };
@@ -84,8 +84,7 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
     }
     if (response->status != 200) {
         json_t *error_reply = NULL;
-        const char *ignored;
-        error = description = NULL;
+        const char *ignored, *error = NULL, *description = NULL;
         if (mcp_json_parse_object(c->pool, response->body, response->body_len,
                                   &error_reply, &ignored) == MCP_OK) {
             error = mcp_json_string(error_reply, "error");

@@ -35,9 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_t *pool = fuzz_input(data, size, &text);
     apr_array_header_t *challenges = NULL;
     const char *error = NULL;
-    int i;
 
     if (mcpc_challenge_parse(pool, text, &challenges, &error) == MCP_OK) {
+        int i;
         if (challenges == NULL || challenges->nelts == 0) {
             abort();
         }
