@@ -10,7 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use MCP::Client qw(mcp_client client_binary server_base fresh_store);
 
-plan tests => 42, sub { need_cgi() && -x client_binary() };
+plan tests => 43, sub { need_cgi() && -x client_binary() };
 
 my $base = server_base();
 my $store = fresh_store();
@@ -50,6 +50,10 @@ okr($r, 0, 'second run: exit 0');
 ok t_cmp($r->{out}, qr/"echo":"again"/, 'second run: the echo');
 ok t_cmp($r->{err} =~ /stored token/ && $r->{err} !~ /authorization request|registered/ ? 1 : $r->{err}, 1,
          'second run: the stored token, no new authorization');
+
+$r = mcp_client('-v', '--show-token', '--token-store', $store, "$base/client-fake/good/mcp?text=shown");
+ok t_cmp($r->{err}, qr/stored token for \Q$base\E\/client-fake\/good\/mcp \(tok\.good\.code\.fake:read\)/,
+         '--show-token lets the trace show the token');
 
 # 3. MCP: initialize, notifications/initialized, tools/call (SSE reply), session and version headers
 $r = mcp_client('-v', '--token-store', $store, '--tool', 'echo', '--arg', 'text=hi there',

@@ -17,6 +17,7 @@ my @cases = (
     [ badstate      => 5, qr/state does not match/,                               'state mismatch' ],
     [ mixup         => 5, qr/iss is https:\/\/evil\.example.*RFC 9207/,           'iss mismatch' ],
     [ wrongresource => 5, qr/is for resource .*elsewhere.*RFC 9728 section 3\.3/, 'metadata for another resource' ],
+    [ httpendpoint  => 5, qr/names token_endpoint http:\/\/as\.example\/token, which is neither https nor loopback http/, 'plain http endpoint' ],
     [ denied        => 4, qr/authorization was not granted: access_denied: the user said no/, 'the user says no' ],
 );
 
