@@ -129,7 +129,7 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
     mcpc_trace(c, "access token %s%s%s, expires in %s s", mcpc_secret_label(c, token->access_token),
                token->scope ? ", scope " : "", token->scope ? token->scope : "",
                json_is_integer(expires_in)
-               ? apr_psprintf(c->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(expires_in))
+               ? apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(expires_in))
                : "?");
     *out = token;
     return MCP_OK;
