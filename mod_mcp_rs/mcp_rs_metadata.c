@@ -6,8 +6,7 @@
  * virtual host) and its metadata registered under the path of its
  * well-known URL (RFC 9728 §3.1: /.well-known/oauth-protected-resource
  * inserted before the resource's path).  When a host has exactly one
- * resource, the root well-known URL answers for it too, for clients that
- * do not insert the path.  The answer comes from a quick_handler, before
+ * resource, the root well-known URL answers for it too (root_entry).  The answer comes from a quick_handler, before
  * translation and authorization, because the metadata must stay public
  * even when it sits under a location that AuthType MCP protects.
  */
@@ -42,7 +41,7 @@ const char *mcp_rs_metadata_url(apr_pool_t *pool, const char *resource)
 static void add_entry(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                       apr_array_header_t *registry, const mcp_rs_dir_conf *conf)
 {
-    mcp_rs_metadata_entry *entry;
+    mcp_rs_metadata_entry *entry = NULL;
     apr_uri_t parsed;
     const char *url = mcp_rs_metadata_url(ptemp, conf->resource);
     int i;
@@ -56,13 +55,16 @@ static void add_entry(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
             if (!mcp_uri_same_resource(ptemp, entry->resource, conf->resource)) {
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(20060)
                              "mod_mcp_rs: resources %s and %s share the "
-                             "metadata URL path %s; serving the first",
-                             entry->resource, conf->resource, parsed.path);
+                             "metadata URL path %s; serving the later one, "
+                             "as httpd merges sections", entry->resource,
+                             conf->resource, parsed.path);
             }
-            return;
+            break;
         }
     }
-    entry = apr_array_push(registry);
+    if (i == registry->nelts) {
+        entry = apr_array_push(registry);
+    }
     entry->resource = apr_pstrdup(pconf, conf->resource);
     entry->path = apr_pstrdup(pconf, parsed.path);
     entry->issuers = conf->issuers_set ? apr_array_copy(pconf, conf->issuers) : NULL;
@@ -100,14 +102,6 @@ int mcp_rs_metadata_build(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                 }
             }
         }
-        if (sconf->metadata->nelts == 1
-            && strcmp(APR_ARRAY_IDX(sconf->metadata, 0,
-                                    mcp_rs_metadata_entry).path, ROOT_PATH) != 0) {
-            /* unambiguous: the root well-known URL names the same resource */
-            mcp_rs_metadata_entry *root = apr_array_push(sconf->metadata);
-            *root = APR_ARRAY_IDX(sconf->metadata, 0, mcp_rs_metadata_entry);
-            root->path = ROOT_PATH;
-        }
     }
     return OK;
 }
@@ -122,6 +116,40 @@ static json_t *string_array(const apr_array_header_t *values)
             json_string(APR_ARRAY_IDX(values, i, const char *)));
     }
     return array;
+}
+
+/*
+ * The root well-known URL, for clients that do not insert the path: it is
+ * unambiguous when exactly one resource lives on the host the request
+ * names (main-server sections apply to every virtual host, so the Host
+ * the resource URI names is what tells them apart), or when the server has
+ * one resource at all.
+ */
+static const mcp_rs_metadata_entry *root_entry(request_rec *r,
+                                               const apr_array_header_t *registry)
+{
+    const mcp_rs_metadata_entry *found = NULL;
+    int i, matches = 0;
+
+    for (i = 0; i < registry->nelts; i++) {
+        const mcp_rs_metadata_entry *entry =
+            &APR_ARRAY_IDX(registry, i, mcp_rs_metadata_entry);
+        apr_uri_t parsed;
+        if (r->hostname != NULL
+            && apr_uri_parse(r->pool, entry->resource, &parsed) == APR_SUCCESS
+            && parsed.hostname != NULL
+            && strcasecmp(parsed.hostname, r->hostname) == 0) {
+            found = entry;
+            matches++;
+        }
+    }
+    if (matches == 1) {
+        return found;
+    }
+    if (matches == 0 && registry->nelts == 1) {
+        return &APR_ARRAY_IDX(registry, 0, mcp_rs_metadata_entry);
+    }
+    return NULL;
 }
 
 int mcp_rs_metadata_handler(request_rec *r, int lookup)
@@ -142,6 +170,9 @@ int mcp_rs_metadata_handler(request_rec *r, int lookup)
             entry = candidate;
             break;
         }
+    }
+    if (entry == NULL && strcmp(r->uri, ROOT_PATH) == 0) {
+        entry = root_entry(r, sconf->metadata);
     }
     if (entry == NULL) {
         return DECLINED;

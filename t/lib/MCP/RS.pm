@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use Apache::Test ();
 use Apache::TestRequest ();
+use Apache::TestUtil ();
 use Crypt::JWT qw(encode_jwt);
 use Crypt::PK::RSA;
 use Crypt::PK::ECC;
@@ -14,10 +15,17 @@ use MIME::Base64 qw(encode_base64url);
 use FindBin;
 use Exporter 'import';
 
-our @EXPORT_OK = qw(resource mint mint_raw b64url key_dir challenge
+our @EXPORT_OK = qw(check resource mint mint_raw sign_raw b64url key_dir challenge
                     bearer json_of t_dir);
 
 my $counter = 0;
+
+# check($condition, $name): a named boolean test (Apache::Test's ok()
+# takes a second argument as the expected value, not a name).
+sub check {
+    my ($condition, $name) = @_;
+    return Apache::Test::ok(Apache::TestUtil::t_cmp($condition ? 'true' : 'false', 'true', $name));
+}
 
 sub t_dir { Apache::Test::vars('t_dir') }
 sub key_dir { t_dir() . '/keys' }
@@ -83,6 +91,15 @@ sub mint {
 sub mint_raw {
     my ($header, $claims, $signature) = @_;
     return join '.', b64url($header), b64url($claims), b64url($signature // '');
+}
+
+# sign_raw($header_json, $claims_json, $kid): RS256 over exactly these
+# bytes, for tokens Crypt::JWT would not build (duplicate members, …).
+sub sign_raw {
+    my ($header, $claims, $kid) = @_;
+    my $input = b64url($header) . '.' . b64url($claims);
+    my $signature = private_key($kid // 'rsa-1')->sign_message($input, 'SHA256', 'v1.5');
+    return "$input." . b64url($signature);
 }
 
 # Authorization header for GET/POST
