@@ -111,6 +111,15 @@ static int plain_echo(request_rec *r)
     return mcp_reply_json(r, HTTP_OK, body);
 }
 
+/* Streamable HTTP: a notification or response is acknowledged with 202
+ * and no body. */
+static int accepted(request_rec *r)
+{
+    r->status = HTTP_ACCEPTED;
+    ap_set_content_length(r, 0);
+    return OK;
+}
+
 static int rpc_error(request_rec *r, int http_status, json_t *id, int code,
                      const char *message)
 {
@@ -249,7 +258,7 @@ static int json_rpc(request_rec *r)
         if (json_object_get(message, "method") == NULL
             && (json_object_get(message, "result") != NULL
                 || json_object_get(message, "error") != NULL)) {
-            return HTTP_ACCEPTED;       /* a response to us: nothing to say */
+            return accepted(r);         /* a response to us: nothing to say */
         }
         return rpc_error(r, HTTP_BAD_REQUEST, NULL, INVALID_REQUEST,
                          "Invalid Request: method must be a string");
@@ -257,7 +266,7 @@ static int json_rpc(request_rec *r)
     if (id == NULL) {
         /* a notification (notifications/initialized, cancelled, …):
          * Streamable HTTP answers 202 with no body */
-        return HTTP_ACCEPTED;
+        return accepted(r);
     }
     if (!json_is_string(id) && !json_is_integer(id)) {
         /* MCP: ids are strings or integers, never null */
@@ -310,14 +319,16 @@ int mcp_rs_echo_handler(request_rec *r)
     if (mcp_cors(r, "GET, POST, OPTIONS") == OK) {
         return OK;
     }
-    r->allowed = AP_METHOD_BIT << M_GET | AP_METHOD_BIT << M_POST;
     if (r->method_number == M_POST) {
         return json_rpc(r);
     }
     if (r->method_number == M_GET && r->args != NULL) {
         return plain_echo(r);
     }
-    /* no server-sent event stream on GET, no session to DELETE */
-    apr_table_setn(r->err_headers_out, "Allow", "GET, POST, OPTIONS");
-    return HTTP_METHOD_NOT_ALLOWED;
+    /* no server-sent event stream on GET, no session to DELETE; answered
+     * here so that Allow says what this tool takes */
+    apr_table_setn(r->headers_out, "Allow", "GET, POST, OPTIONS");
+    return rpc_error(r, HTTP_METHOD_NOT_ALLOWED, NULL, INVALID_REQUEST,
+                     "this MCP endpoint takes POST (and GET with ?text=); it "
+                     "offers no event stream and no session");
 }

@@ -181,9 +181,13 @@ int mcp_rs_metadata_handler(request_rec *r, int lookup)
         return OK;                      /* preflight answered */
     }
     if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET | AP_METHOD_BIT << M_OPTIONS;
-        apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD, OPTIONS");
-        return r->method_number == M_OPTIONS ? OK : HTTP_METHOD_NOT_ALLOWED;
+        apr_table_setn(r->headers_out, "Allow", "GET, HEAD, OPTIONS");
+        if (r->method_number == M_OPTIONS) {
+            return OK;
+        }
+        return mcp_reply_oauth_error(r, HTTP_METHOD_NOT_ALLOWED,
+                                     "invalid_request",
+                                     "the metadata is read with GET");
     }
     body = mcp_json_pool_own(r->pool, json_object());
     json_object_set_new(body, "resource", json_string(entry->resource));

@@ -107,7 +107,7 @@ sub bearer { (Authorization => "Bearer $_[0]") }
 
 sub json_of {
     my ($response) = @_;
-    my $data = eval { JSON::PP->new->decode($response->decoded_content) };
+    my $data = eval { JSON::PP->new->utf8->decode($response->content) };
     return $data;
 }
 
