@@ -362,6 +362,9 @@ int mcp_rs_token_validate(request_rec *r, const mcp_rs_dir_conf *conf,
             "the token is longer than %d bytes", MCP_RS_MAX_TOKEN_LEN));
     }
     if (mcp_rs_cache_get(r, cache_key, &id)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(20024)
+                      "mod_mcp_rs: token %.12s found in the token cache",
+                      cache_key);
         if (mcp_rs_identity_acceptable(r, conf, id, failure) != MCP_OK) {
             return MCP_ERROR;
         }
