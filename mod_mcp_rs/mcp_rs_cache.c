@@ -91,9 +91,15 @@ static void store(const char *key, const mcp_rs_identity *identity,
                   apr_time_t until)
 {
     generation *current = &token_cache.generations[0];
-    cache_entry *entry;
+    cache_entry *entry = apr_hash_get(current->entries, key, APR_HASH_KEY_STRING);
 
-    if (apr_hash_get(current->entries, key, APR_HASH_KEY_STRING) != NULL) {
+    if (entry != NULL) {
+        /* an entry that expired (introspection results end before the
+         * token does) is renewed in place */
+        if (until > entry->until) {
+            copy_identity(current->pool, &entry->identity, identity);
+            entry->until = until;
+        }
         return;
     }
     if ((int)apr_hash_count(current->entries) >= token_cache.capacity) {

@@ -22,7 +22,7 @@ if ($auth ne $expected) {
     print qq({"error":"invalid_client"}\n);
     exit;
 }
-my $resource = "http://$ENV{SERVER_NAME}:$ENV{SERVER_PORT}/rsintro";
+my $resource = $ENV{MCP_TEST_INTROSPECTED_RESOURCE} // die "MCP_TEST_INTROSPECTED_RESOURCE not set";
 my $now = time;
 my %tokens = (
     'opaque-good'     => { active => JSON::PP::true, sub => 'olivia', client_id => 'opaque-client',
