@@ -47,12 +47,13 @@ check !defined $r->header('WWW-Authenticate'), 'no challenge that would send the
 sleep 2.2;
 my $before = calls('opaque-good');
 my $start = time;
-GET '/rsintro?text=hi', bearer('opaque-good') for 1 .. 10;
+GET '/rsintro?text=hi', bearer('opaque-good') for 1 .. 20;
 my $elapsed = time - $start;
 my $burst = calls('opaque-good') - $before;
-# at most one call per child (3) per 2 s cache period
-check $burst >= 1 && $burst <= 3 * (int($elapsed / 2) + 1),
-      "10 requests in ${elapsed}s, $burst introspection calls";
+# about one call per child (up to 3, and httpd may replace an idle one)
+# per 2 s cache period
+check $burst >= 1 && $burst <= 6 * (int($elapsed / 2) + 1),
+      "20 requests in ${elapsed}s, $burst introspection calls";
 sleep 2.2;
 $before = calls('opaque-good');
 GET '/rsintro?text=hi', bearer('opaque-good');
