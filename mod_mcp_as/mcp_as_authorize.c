@@ -29,7 +29,7 @@ int mcp_as_error_page(request_rec *r, int status, const char *message)
         "<h1>This authorization request cannot be completed</h1>"
         "<p>%s</p><p class=\"muted\">You can close this window.</p>"
         "</main></body></html>\n",
-        MCP_AS_PAGE_STYLE, ap_escape_html2(r->pool, message, 1));
+        MCP_AS_PAGE_STYLE, ap_escape_html2(r->pool, message, 0));
     return OK;
 }
 

@@ -22,7 +22,7 @@
 
 static const char *html(request_rec *r, const char *text)
 {
-    return ap_escape_html2(r->pool, text ? text : "", 1);
+    return ap_escape_html2(r->pool, text ? text : "", 0);
 }
 
 static int csrf_make(request_rec *r, const char *binding, char **token)

@@ -420,6 +420,18 @@ static apr_status_t connection_destruct(void *resource, void *params,
     return APR_SUCCESS;
 }
 
+/* Runs before the child pool's subpools (which hold the connections) go. */
+static apr_status_t connections_destroy(void *data)
+{
+    mcp_as_store *store = data;
+
+    if (store->connections != NULL) {
+        apr_reslist_destroy(store->connections);
+        store->connections = NULL;
+    }
+    return APR_SUCCESS;
+}
+
 void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     int threads = 0;
@@ -446,6 +458,7 @@ void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         }
         apr_reslist_timeout_set(store->connections, ACQUIRE_TIMEOUT);
+        apr_pool_pre_cleanup_register(pchild, store, connections_destroy);
     }
 }
 

@@ -75,8 +75,9 @@ sub register_client {
 # GET …/authorize with the given parameters, logged in as `user`.
 sub authorize {
     my (%args) = @_;
-    my $user = delete $args{user} // USER;
+    my $user = exists $args{user} ? delete $args{user} : USER;
     my $password = delete $args{password} // PASSWORD;
+    delete $args{$_} for grep { !defined $args{$_} } keys %args;
     my $uri = URI->new(base() . '/oauth/authorize');
     $uri->query_form(map { ($_ => $args{$_}) } sort keys %args);
     my $request = HTTP::Request->new(GET => $uri);
@@ -88,7 +89,7 @@ sub authorize {
 sub consent_form {
     my ($response) = @_;
     my %fields;
-    my $html = $response->decoded_content // '';
+    my $html = $response->decoded_content(charset => 'none') // '';
     while ($html =~ /<input type="hidden" name="([^"]+)" value="([^"]*)">/g) {
         my ($name, $value) = ($1, $2);
         $value =~ s/&quot;/"/g; $value =~ s/&lt;/</g; $value =~ s/&gt;/>/g;
