@@ -134,6 +134,7 @@ sub login_code {
 sub token_request {
     my (%form) = @_;
     my $auth = delete $form{auth};
+    delete $form{$_} for grep { !defined $form{$_} } keys %form;
     my $request = HTTP::Request::Common::POST(base() . '/oauth/token', [%form]);
     $request->header(Authorization => basic(@$auth)) if $auth;
     my $response = ua()->request($request);
