@@ -74,6 +74,38 @@ int mcp_as_jwt_issue(request_rec *r, mcp_as_server_conf *conf,
     return MCP_OK;
 }
 
+/*
+ * cjose's base64url decoder ignores trailing garbage, so a token with a
+ * character appended to its signature would still verify: decode every
+ * segment strictly first (one byte string, one encoding), and require an
+ * ES256 signature of exactly 64 bytes.
+ */
+static int strict_segments(request_rec *r, const char *jwt)
+{
+    const char *start = jwt, *dot;
+    unsigned char *raw;
+    apr_size_t raw_len = 0;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        dot = strchr(start, '.');
+        if ((i < 2) != (dot != NULL)) {
+            return MCP_ERROR;
+        }
+        if (i == 2) {
+            dot = start + strlen(start);
+        }
+        if (dot == start
+            || mcp_b64url_decode(r->pool, start, (apr_size_t)(dot - start),
+                                 &raw, &raw_len) != MCP_OK) {
+            return MCP_ERROR;
+        }
+        start = dot + 1;
+    }
+    /* the last segment decoded is the signature */
+    return raw_len == 64 || raw_len >= 256 ? MCP_OK : MCP_ERROR;
+}
+
 int mcp_as_jwt_verify(request_rec *r, mcp_as_server_conf *conf,
                       const char *jwt, json_t **claims)
 {
@@ -87,7 +119,7 @@ int mcp_as_jwt_verify(request_rec *r, mcp_as_server_conf *conf,
     json_t *payload;
     int i;
 
-    if (jwt == NULL || strlen(jwt) > 8192) {
+    if (jwt == NULL || strlen(jwt) > 8192 || strict_segments(r, jwt) != MCP_OK) {
         return MCP_ERROR;
     }
     jws = cjose_jws_import(jwt, strlen(jwt), &err);
@@ -112,6 +144,7 @@ int mcp_as_jwt_verify(request_rec *r, mcp_as_server_conf *conf,
     }
     /* RFC 8725 §3.1: the algorithm is the key's, never the token's choice */
     if (key == NULL || strcmp(key->alg, alg) != 0
+        || (strcmp(alg, "ES256") == 0 && strlen(strrchr(jwt, '.') + 1) != 86)
         || !cjose_jws_verify(jws, key->jwk, &err)
         || !cjose_jws_get_plaintext(jws, &plain, &plain_len, &err)) {
         return MCP_ERROR;
