@@ -423,8 +423,8 @@ int mcp_as_handle_register(request_rec *r, mcp_as_server_conf *conf)
     }
     mcp_as_audit(r, "register", "client=%s name=\"%s\" method=%s "
                  "outcome=registered", client_id,
-                 mcp_json_string(client, "client_name")
-                     ? mcp_json_string(client, "client_name") : "",
+                 mcp_printable(r->pool, mcp_json_string(client, "client_name")
+                     ? mcp_json_string(client, "client_name") : "", 64),
                  method);
     json_object_set_new(client, "client_id", json_string(client_id));
     if (client_secret != NULL) {

@@ -110,14 +110,18 @@ int mcp_as_read_form(request_rec *r, apr_table_t **form, const char **error,
 void mcp_as_audit(request_rec *r, const char *event, const char *fmt, ...)
 {
     va_list ap;
-    char *details;
+    char *details, *c;
 
     va_start(ap, fmt);
     details = apr_pvsprintf(r->pool, fmt, ap);
     va_end(ap);
+    for (c = details; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            *c = '?';
+        }
+    }
     /* one line per event; values come from validated input, and control
      * characters are replaced so that a line cannot be forged */
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, APLOGNO(04050)
-                  "audit event=%s %s", event,
-                  mcp_printable(r->pool, details, 2048));
+                  "audit event=%s %.2048s", event, details);
 }
