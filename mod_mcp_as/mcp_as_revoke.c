@@ -56,7 +56,7 @@ int mcp_as_handle_revoke(request_rec *r, mcp_as_server_conf *conf)
             rc = mcp_as_txn_begin(r, conf->store, 1, &txn);
             if (rc == MCP_AS_STORE_OK) {
                 rc = mcp_as_txn_exec(txn, "jti_revoke", NULL, jti,
-                    apr_psprintf(r->pool, "%" JSON_INTEGER_FORMAT,
+                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)
                         json_integer_value(json_object_get(claims, "exp"))),
                     NULL);
                 rc = rc == MCP_AS_STORE_OK ? mcp_as_txn_commit(txn)

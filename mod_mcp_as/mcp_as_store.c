@@ -622,8 +622,9 @@ static int select_rows(mcp_as_txn *txn, const char *label,
     const apr_dbd_driver_t *driver = txn->store->driver;
     int rc, columns;
 
+    /* random access: the pgsql driver knows the columns only then */
     rc = apr_dbd_pselect(driver, txn->r->pool, txn->connection->handle,
-                         &results, statement(txn, label), 0, count, args);
+                         &results, statement(txn, label), 1, count, args);
     if (rc != 0) {
         log_failure(txn, label, rc);
         return MCP_AS_STORE_UNAVAILABLE;
