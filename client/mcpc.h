@@ -132,6 +132,7 @@ typedef struct {
     const char *client_id;
     const char *client_secret;
     const char *client_metadata_url;
+    const char *client_key;          /* PEM private key for private_key_jwt */
     const char *grant;               /* authorization_code or client_credentials */
     const char *scope;               /* --scope: asked for in addition */
     const char *token_store;
@@ -215,6 +216,9 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
                        apr_table_t *params, const char *resource,
                        const char *issuer, mcpc_token_t **token);
 int mcpc_refresh(mcpc_t *c);
+/* RFC 7523 §2.2: a JWT signed with --client-key, for `audience` (the issuer) */
+int mcpc_client_assertion(mcpc_t *c, const char *client_id, const char *audience,
+                          char **assertion);
 
 /* token store */
 int mcpc_store_load(mcpc_t *c);

@@ -61,7 +61,17 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
     if (resource != NULL) {
         apr_table_setn(params, "resource", resource);
     }
-    if (strcmp(method, "client_secret_basic") == 0 && client->client_secret != NULL) {
+    if (strcmp(method, "private_key_jwt") == 0 && c->client_key != NULL) {
+        char *assertion;
+        if (mcpc_client_assertion(c, client->client_id, issuer, &assertion) != MCP_OK) {
+            return MCP_ERROR;
+        }
+        apr_table_setn(params, "client_id", client->client_id);
+        apr_table_setn(params, "client_assertion_type",
+                       "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+        apr_table_setn(params, "client_assertion", assertion);
+    }
+    else if (strcmp(method, "client_secret_basic") == 0 && client->client_secret != NULL) {
         APR_ARRAY_PUSH(headers, const char *) =
             basic_header(c->pool, client->client_id, client->client_secret);
     }
@@ -150,6 +160,7 @@ int mcpc_refresh(mcpc_t *c)
         client = apr_pcalloc(c->pool, sizeof(*client));
         client->client_id = c->client_id;
         client->client_secret = c->client_secret;
+        client->auth_method = c->client_key != NULL ? "private_key_jwt" : NULL;
     }
     else if ((client = mcpc_store_find_client(c, old->issuer)) == NULL) {
         return MCP_ERROR;
