@@ -49,8 +49,10 @@ int mcp_rs_identity_acceptable(request_rec *r, const mcp_rs_dir_conf *conf,
     /* RFC 8707 / RFC 9068 §4 / MCP: the audience names this resource,
      * compared canonically (scheme and host case, trailing slash). */
     for (i = 0; i < identity->aud->nelts; i++) {
-        if (mcp_uri_same_resource(r->pool, conf->resource,
-                                  APR_ARRAY_IDX(identity->aud, i, const char *))) {
+        const char *aud = APR_ARRAY_IDX(identity->aud, i, const char *);
+        /* the usual case first: the very string MCPResource has */
+        if (strcmp(aud, conf->resource) == 0
+            || mcp_uri_same_resource(r->pool, conf->resource, aud)) {
             audience_ok = 1;
             break;
         }
