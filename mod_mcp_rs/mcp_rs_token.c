@@ -352,7 +352,7 @@ int mcp_rs_token_validate(request_rec *r, const mcp_rs_dir_conf *conf,
                           mcp_rs_failure *failure)
 {
     const char *first, *second, *kid = NULL;
-    const char *cache_key = mcp_sha256_b64url(r->pool, token);
+    const char *cache_key = mcp_rs_cache_key(r->pool, token);
     apr_size_t len = strlen(token);
     json_t *header, *claims;
     unsigned char *signature;
