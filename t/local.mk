@@ -7,6 +7,12 @@ TESTS += t/unit/test_common
 t_unit_test_common_SOURCES = t/unit/tap.h t/unit/test_common.c
 t_unit_test_common_LDADD = common/libmcp.la $(APR_LIBS) $(APU_LIBS)
 
+check_PROGRAMS += t/unit/test_client
+TESTS += t/unit/test_client
+t_unit_test_client_SOURCES = t/unit/tap.h t/unit/test_client.c
+t_unit_test_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+t_unit_test_client_LDADD = client/libmcpc.la common/libmcp.la $(CURL_LIBS) $(APR_LIBS) $(APU_LIBS)
+
 EXTRA_DIST += t/TEST.PL.in t/bin/httpd.in t/httpd-base.conf.in
 
 # The suites' own files, without anything Apache::Test or npm generated.

@@ -1,0 +1,709 @@
+/*
+ * Durable state through apr_dbd: registered clients, refresh-token
+ * families, consents, revoked access tokens and used-code markers.
+ *
+ * MCPStore is self-sufficient: each child keeps its own pool of
+ * connections (apr_reslist, as mod_dbd does) with the statements below
+ * prepared on each, so no DBD* directives are needed and several
+ * authorization servers with different stores can share one httpd.  The
+ * same SQL serves SQLite and PostgreSQL: %s placeholders everywhere, and
+ * CAST(... AS BIGINT) where a number is bound.
+ *
+ * Every operation runs inside a transaction; any failure (a database that
+ * is locked past the bounded busy wait, or down) rolls it back and is
+ * reported as MCP_AS_STORE_UNAVAILABLE, which the endpoints answer with
+ * 503 temporarily_unavailable: never a partial write.
+ */
+#include <httpd.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <apr_strings.h>
+#include <apr_file_info.h>
+#include <http_log.h>
+#include <ap_mpm.h>
+#include <unixd.h>
+
+#include "mcp_common.h"
+#include "mcp_as.h"
+
+#define SCHEMA_VERSION 1
+/* Each SQLite statement waits at most this long for a lock (apr_dbd also
+ * retries a few times), so a locked database answers 503 in seconds. */
+#define SQLITE_BUSY_TIMEOUT_MS 200
+#define ACQUIRE_TIMEOUT (apr_time_from_sec(10))
+
+struct mcp_as_store {
+    const char *driver_name;
+    const char *params;
+    const apr_dbd_driver_t *driver;
+    int is_sqlite;
+    apr_reslist_t *connections;     /* per child, created in child_init */
+    server_rec *server;
+};
+
+typedef struct {
+    apr_dbd_t *handle;
+    apr_pool_t *pool;
+    apr_hash_t *statements;         /* label -> apr_dbd_prepared_t * */
+} store_connection;
+
+struct mcp_as_txn {
+    request_rec *r;
+    mcp_as_store *store;
+    store_connection *connection;
+};
+
+static const char *const schema_v1[] = {
+    "CREATE TABLE IF NOT EXISTS clients ("
+    " client_id VARCHAR(255) PRIMARY KEY,"
+    " secret_hash TEXT NOT NULL,"         /* '' for public clients */
+    " metadata TEXT NOT NULL,"
+    " created BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS families ("
+    " family_id VARCHAR(64) PRIMARY KEY,"
+    " client_id VARCHAR(255) NOT NULL,"
+    " sub TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " resource TEXT NOT NULL,"
+    " revoked INTEGER NOT NULL,"
+    " created BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS refresh_tokens ("
+    " token_hash VARCHAR(64) PRIMARY KEY,"
+    " family_id VARCHAR(64) NOT NULL,"
+    " expires BIGINT NOT NULL,"
+    " used INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS refresh_tokens_family"
+    " ON refresh_tokens (family_id)",
+    "CREATE TABLE IF NOT EXISTS consents ("
+    " sub VARCHAR(255) NOT NULL,"
+    " client_id VARCHAR(255) NOT NULL,"
+    " resource VARCHAR(1024) NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " created BIGINT NOT NULL,"
+    " PRIMARY KEY (sub, client_id, resource))",
+    "CREATE TABLE IF NOT EXISTS revoked_jti ("
+    " jti VARCHAR(64) PRIMARY KEY,"
+    " expires BIGINT NOT NULL)",
+    /* exactly-once code redemption: the winner's INSERT is the arbiter */
+    "CREATE TABLE IF NOT EXISTS used_codes ("
+    " code_hash VARCHAR(64) PRIMARY KEY,"
+    " family_id VARCHAR(64) NOT NULL,"    /* '' when no refresh token */
+    " jti VARCHAR(64) NOT NULL,"
+    " expires BIGINT NOT NULL)",
+    NULL
+};
+
+static const struct {
+    const char *label;
+    const char *sql;
+} statements[] = {
+    { "client_insert",
+      "INSERT INTO clients (client_id, secret_hash, metadata, created)"
+      " VALUES (%s, %s, %s, CAST(%s AS BIGINT))" },
+    { "client_get",
+      "SELECT client_id, secret_hash, metadata FROM clients"
+      " WHERE client_id = %s" },
+    { "family_insert",
+      "INSERT INTO families (family_id, client_id, sub, scope, resource,"
+      " revoked, created) VALUES (%s, %s, %s, %s, %s, 0, CAST(%s AS BIGINT))" },
+    { "family_revoke",
+      "UPDATE families SET revoked = 1 WHERE family_id = %s" },
+    { "refresh_insert",
+      "INSERT INTO refresh_tokens (token_hash, family_id, expires, used)"
+      " VALUES (%s, %s, CAST(%s AS BIGINT), 0)" },
+    { "refresh_get",
+      "SELECT t.family_id, t.expires, t.used, f.client_id, f.sub, f.scope,"
+      " f.resource, f.revoked FROM refresh_tokens t"
+      " JOIN families f ON f.family_id = t.family_id WHERE t.token_hash = %s" },
+    { "refresh_use",
+      "UPDATE refresh_tokens SET used = 1 WHERE token_hash = %s AND used = 0" },
+    { "consent_get",
+      "SELECT scope FROM consents WHERE sub = %s AND client_id = %s"
+      " AND resource = %s" },
+    { "consent_put",
+      "INSERT INTO consents (sub, client_id, resource, scope, created)"
+      " VALUES (%s, %s, %s, %s, CAST(%s AS BIGINT))"
+      " ON CONFLICT (sub, client_id, resource) DO UPDATE"
+      " SET scope = excluded.scope, created = excluded.created" },
+    { "consent_list",
+      "SELECT client_id, resource, scope, created FROM consents"
+      " WHERE sub = %s ORDER BY created, client_id" },
+    { "consent_delete",
+      "DELETE FROM consents WHERE sub = %s AND client_id = %s" },
+    { "jti_revoke",
+      "INSERT INTO revoked_jti (jti, expires) VALUES (%s, CAST(%s AS BIGINT))"
+      " ON CONFLICT (jti) DO NOTHING" },
+    { "jti_get",
+      "SELECT expires FROM revoked_jti WHERE jti = %s" },
+    { "code_mark",
+      "INSERT INTO used_codes (code_hash, family_id, jti, expires)"
+      " VALUES (%s, %s, %s, CAST(%s AS BIGINT))"
+      " ON CONFLICT (code_hash) DO NOTHING" },
+    { "code_get",
+      "SELECT family_id, jti FROM used_codes WHERE code_hash = %s" },
+    { "expire_codes",
+      "DELETE FROM used_codes WHERE expires < CAST(%s AS BIGINT)" },
+    { "expire_jti",
+      "DELETE FROM revoked_jti WHERE expires < CAST(%s AS BIGINT)" },
+    { "expire_refresh",
+      "DELETE FROM refresh_tokens WHERE expires < CAST(%s AS BIGINT)" },
+    { NULL, NULL }
+};
+
+static int run_sql(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                   apr_dbd_t *handle, server_rec *s, const char *sql)
+{
+    int nrows = 0;
+    int rc = apr_dbd_query(driver, handle, &nrows, sql);
+
+    if (rc != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(04010)
+                     "MCPStore: '%.60s...' failed: %s", sql,
+                     apr_dbd_error(driver, handle, rc));
+        return MCP_ERROR;
+    }
+    return MCP_OK;
+}
+
+/* A PRAGMA may answer with a row, which apr_dbd_query counts as a failure. */
+static int run_pragma(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                      apr_dbd_t *handle, const char *sql)
+{
+    apr_dbd_results_t *results = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    if (apr_dbd_select(driver, pool, handle, &results, sql, 0) != 0) {
+        return MCP_ERROR;
+    }
+    while (apr_dbd_get_row(driver, pool, results, &row, -1) == 0) {
+    }
+    return MCP_OK;
+}
+
+/* The schema, created or migrated by the module (table schema_version). */
+static int create_schema(apr_pool_t *ptemp, mcp_as_store *store,
+                         apr_dbd_t *handle, server_rec *s)
+{
+    const apr_dbd_driver_t *driver = store->driver;
+    apr_dbd_results_t *results = NULL;
+    apr_dbd_row_t *row = NULL;
+    int version = 0, i;
+
+    if (store->is_sqlite
+        && run_pragma(ptemp, driver, handle, "PRAGMA journal_mode=WAL")
+           != MCP_OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(04026)
+                     "MCPStore: cannot switch %s to WAL", store->params);
+        return MCP_ERROR;
+    }
+    if (run_sql(ptemp, driver, handle, s,
+                "CREATE TABLE IF NOT EXISTS schema_version"
+                " (version INTEGER NOT NULL)") != MCP_OK) {
+        return MCP_ERROR;
+    }
+    if (apr_dbd_select(driver, ptemp, handle, &results,
+                       "SELECT MAX(version) FROM schema_version", 0) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(04011)
+                     "MCPStore: cannot read the schema version");
+        return MCP_ERROR;
+    }
+    while (apr_dbd_get_row(driver, ptemp, results, &row, -1) == 0) {
+        const char *value = apr_dbd_get_entry(driver, row, 0);
+        if (value != NULL) {
+            version = atoi(value);
+        }
+    }
+    if (version > SCHEMA_VERSION) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04012)
+                     "MCPStore: the database has schema version %d, newer "
+                     "than this module's %d; refusing to use it", version,
+                     SCHEMA_VERSION);
+        return MCP_ERROR;
+    }
+    if (version == SCHEMA_VERSION) {
+        return MCP_OK;
+    }
+    /* Version 0 -> 1.  Later migrations go here, one step at a time. */
+    if (run_sql(ptemp, driver, handle, s, "BEGIN") != MCP_OK) {
+        return MCP_ERROR;
+    }
+    for (i = 0; schema_v1[i] != NULL; i++) {
+        if (run_sql(ptemp, driver, handle, s, schema_v1[i]) != MCP_OK) {
+            run_sql(ptemp, driver, handle, s, "ROLLBACK");
+            return MCP_ERROR;
+        }
+    }
+    if (run_sql(ptemp, driver, handle, s,
+                "INSERT INTO schema_version (version) VALUES (1)") != MCP_OK
+        || run_sql(ptemp, driver, handle, s, "COMMIT") != MCP_OK) {
+        run_sql(ptemp, driver, handle, s, "ROLLBACK");
+        return MCP_ERROR;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(04013)
+                 "MCPStore: created the schema (version %d) in the %s store",
+                 SCHEMA_VERSION, store->driver_name);
+    return MCP_OK;
+}
+
+/*
+ * The children run as the User of the server, the parent as root: the
+ * SQLite file, its WAL files and (when we create it) its directory must
+ * belong to the child user.
+ */
+static void sqlite_give_to_child(apr_pool_t *ptemp, const char *path,
+                                 server_rec *s)
+{
+    static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
+    int i;
+
+    if (geteuid() != 0) {
+        return;
+    }
+    for (i = 0; suffixes[i] != NULL; i++) {
+        const char *file = apr_pstrcat(ptemp, path, suffixes[i], NULL);
+        if (chown(file, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
+            && errno != ENOENT) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(04014)
+                         "MCPStore: cannot give %s to the server's user", file);
+        }
+    }
+}
+
+static int sqlite_prepare_directory(apr_pool_t *ptemp, const char *path,
+                                    server_rec *s)
+{
+    char *dir = apr_pstrdup(ptemp, path), *slash = strrchr(dir, '/');
+    apr_finfo_t finfo;
+
+    if (slash == NULL || slash == dir) {
+        return MCP_OK;
+    }
+    *slash = '\0';
+    if (apr_stat(&finfo, dir, APR_FINFO_TYPE, ptemp) == APR_SUCCESS) {
+        return MCP_OK;
+    }
+    if (apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE
+                               | APR_FPROT_UEXECUTE, ptemp) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(04015)
+                     "MCPStore: cannot create the directory %s", dir);
+        return MCP_ERROR;
+    }
+    /* SQLite creates its -wal and -shm files next to the database, as the
+     * child user: the directory we made must be theirs. */
+    if (geteuid() == 0
+        && chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(04016)
+                     "MCPStore: cannot give %s to the server's user", dir);
+    }
+    return MCP_OK;
+}
+
+int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                      mcp_as_server_conf *conf, apr_hash_t *stores)
+{
+    const char *key = apr_pstrcat(ptemp, conf->store_driver, "\n",
+                                  conf->store_params, NULL);
+    mcp_as_store *store = apr_hash_get(stores, key, APR_HASH_KEY_STRING);
+    apr_dbd_t *handle = NULL;
+    const char *error = NULL;
+    apr_status_t rv;
+    int rc;
+
+    if (store != NULL) {
+        conf->store = store;
+        return OK;
+    }
+    store = apr_pcalloc(pconf, sizeof(*store));
+    store->driver_name = apr_pstrdup(pconf, conf->store_driver);
+    store->params = apr_pstrdup(pconf, conf->store_params);
+    store->is_sqlite = strcmp(store->driver_name, "sqlite3") == 0;
+    store->server = s;
+    apr_dbd_init(pconf);
+    rv = apr_dbd_get_driver(pconf, store->driver_name, &store->driver);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(04017)
+                     "MCPStore: cannot load the apr_dbd driver '%s'",
+                     store->driver_name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (store->is_sqlite
+        && sqlite_prepare_directory(ptemp, store->params, s) != MCP_OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rv = apr_dbd_open_ex(store->driver, ptemp, store->params, &handle, &error);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(04018)
+                     "MCPStore: cannot open the %s store: %s",
+                     store->driver_name, error ? error : "unknown error");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rc = create_schema(ptemp, store, handle, s);
+    apr_dbd_close(store->driver, handle);
+    if (rc != MCP_OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (store->is_sqlite) {
+        sqlite_give_to_child(ptemp, store->params, s);
+    }
+    apr_hash_set(stores, key, APR_HASH_KEY_STRING, store);
+    conf->store = store;
+    return OK;
+}
+
+static apr_status_t connection_construct(void **resource, void *params,
+                                         apr_pool_t *pool)
+{
+    mcp_as_store *store = params;
+    store_connection *connection;
+    apr_pool_t *cpool;
+    const char *error = NULL;
+    apr_status_t rv;
+    int i;
+
+    rv = apr_pool_create(&cpool, pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    connection = apr_pcalloc(cpool, sizeof(*connection));
+    connection->pool = cpool;
+    connection->statements = apr_hash_make(cpool);
+    rv = apr_dbd_open_ex(store->driver, cpool, store->params,
+                         &connection->handle, &error);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, store->server, APLOGNO(04019)
+                     "MCPStore: cannot connect to the %s store: %s",
+                     store->driver_name, error ? error : "unknown error");
+        apr_pool_destroy(cpool);
+        return rv;
+    }
+    if (store->is_sqlite) {
+        run_pragma(cpool, store->driver, connection->handle,
+                   apr_psprintf(cpool, "PRAGMA busy_timeout = %d",
+                                SQLITE_BUSY_TIMEOUT_MS));
+        /* WAL with synchronous=NORMAL survives a crash of the server
+         * (kill -9); only a power loss may lose the last commits. */
+        run_pragma(cpool, store->driver, connection->handle,
+                   "PRAGMA synchronous = NORMAL");
+    }
+    for (i = 0; statements[i].label != NULL; i++) {
+        apr_dbd_prepared_t *statement = NULL;
+        int rc = apr_dbd_prepare(store->driver, cpool, connection->handle,
+                                 statements[i].sql, statements[i].label,
+                                 &statement);
+        if (rc != 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, store->server,
+                         APLOGNO(04020) "MCPStore: cannot prepare %s: %s",
+                         statements[i].label,
+                         apr_dbd_error(store->driver, connection->handle, rc));
+            apr_dbd_close(store->driver, connection->handle);
+            apr_pool_destroy(cpool);
+            return APR_EGENERAL;
+        }
+        apr_hash_set(connection->statements, statements[i].label,
+                     APR_HASH_KEY_STRING, statement);
+    }
+    *resource = connection;
+    return APR_SUCCESS;
+}
+
+static apr_status_t connection_destruct(void *resource, void *params,
+                                        apr_pool_t *pool)
+{
+    mcp_as_store *store = params;
+    store_connection *connection = resource;
+
+    apr_dbd_close(store->driver, connection->handle);
+    apr_pool_destroy(connection->pool);
+    return APR_SUCCESS;
+}
+
+/* Runs before the child pool's subpools (which hold the connections) go. */
+static apr_status_t connections_destroy(void *data)
+{
+    mcp_as_store *store = data;
+
+    if (store->connections != NULL) {
+        apr_reslist_destroy(store->connections);
+        store->connections = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    int threads = 0;
+    server_rec *server;
+
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    if (threads < 1) {
+        threads = 1;
+    }
+    for (server = s; server != NULL; server = server->next) {
+        mcp_as_server_conf *conf = MCP_AS_CONF(server);
+        mcp_as_store *store = conf->store;
+        apr_status_t rv;
+
+        if (store == NULL || store->connections != NULL) {
+            continue;
+        }
+        rv = apr_reslist_create(&store->connections, 0, 1, threads,
+                                apr_time_from_sec(60), connection_construct,
+                                connection_destruct, store, pchild);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, server, APLOGNO(04021)
+                         "MCPStore: cannot create the connection pool");
+            continue;
+        }
+        apr_reslist_timeout_set(store->connections, ACQUIRE_TIMEOUT);
+        apr_pool_pre_cleanup_register(pchild, store, connections_destroy);
+    }
+}
+
+int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
+                     mcp_as_txn **out)
+{
+    mcp_as_txn *txn;
+    void *resource = NULL;
+    apr_status_t rv;
+    int nrows, rc, attempt;
+
+    if (store == NULL || store->connections == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        rv = apr_reslist_acquire(store->connections, &resource);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(04022)
+                          "MCPStore: no connection to the %s store",
+                          store->driver_name);
+            return MCP_AS_STORE_UNAVAILABLE;
+        }
+        if (apr_dbd_check_conn(store->driver, r->pool,
+                               ((store_connection *)resource)->handle)
+            == APR_SUCCESS) {
+            break;
+        }
+        /* a PostgreSQL server that restarted: reconnect once */
+        apr_reslist_invalidate(store->connections, resource);
+        resource = NULL;
+    }
+    if (resource == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    txn = apr_pcalloc(r->pool, sizeof(*txn));
+    txn->r = r;
+    txn->store = store;
+    txn->connection = resource;
+    rc = apr_dbd_query(store->driver, txn->connection->handle, &nrows,
+                       store->is_sqlite && write ? "BEGIN IMMEDIATE" : "BEGIN");
+    if (rc != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(04023)
+                      "MCPStore: cannot begin a transaction: %s",
+                      apr_dbd_error(store->driver, txn->connection->handle, rc));
+        apr_reslist_release(store->connections, resource);
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    *out = txn;
+    return MCP_AS_STORE_OK;
+}
+
+static void txn_release(mcp_as_txn *txn, int broken)
+{
+    if (txn->connection == NULL) {
+        return;
+    }
+    if (broken) {
+        apr_reslist_invalidate(txn->store->connections, txn->connection);
+    }
+    else {
+        apr_reslist_release(txn->store->connections, txn->connection);
+    }
+    txn->connection = NULL;
+}
+
+int mcp_as_txn_commit(mcp_as_txn *txn)
+{
+    int nrows, rc;
+
+    if (txn->connection == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
+                       "COMMIT");
+    if (rc != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(04024)
+                      "MCPStore: commit failed: %s",
+                      apr_dbd_error(txn->store->driver,
+                                    txn->connection->handle, rc));
+        rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
+                           "ROLLBACK");
+        txn_release(txn, rc != 0);
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    txn_release(txn, 0);
+    return MCP_AS_STORE_OK;
+}
+
+void mcp_as_txn_abort(mcp_as_txn *txn)
+{
+    int nrows, rc;
+
+    if (txn == NULL || txn->connection == NULL) {
+        return;
+    }
+    rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
+                       "ROLLBACK");
+    txn_release(txn, rc != 0);
+}
+
+static apr_dbd_prepared_t *statement(mcp_as_txn *txn, const char *label)
+{
+    return apr_hash_get(txn->connection->statements, label,
+                        APR_HASH_KEY_STRING);
+}
+
+static void log_failure(mcp_as_txn *txn, const char *label, int rc)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(04025)
+                  "MCPStore: %s failed: %s", label,
+                  apr_dbd_error(txn->store->driver, txn->connection->handle,
+                                rc));
+}
+
+/* apr_dbd's pv* functions take the arguments as an array of strings. */
+static const char **collect_args(apr_pool_t *pool, va_list ap, int *count)
+{
+    apr_array_header_t *args = apr_array_make(pool, 8, sizeof(const char *));
+    const char *arg;
+
+    while ((arg = va_arg(ap, const char *)) != NULL) {
+        APR_ARRAY_PUSH(args, const char *) = arg;
+    }
+    *count = args->nelts;
+    return (const char **)args->elts;
+}
+
+int mcp_as_txn_exec(mcp_as_txn *txn, const char *label, int *nrows, ...)
+{
+    const char **args;
+    va_list ap;
+    int count, rc, changed = 0;
+
+    if (txn->connection == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    va_start(ap, nrows);
+    args = collect_args(txn->r->pool, ap, &count);
+    va_end(ap);
+    rc = apr_dbd_pquery(txn->store->driver, txn->r->pool,
+                        txn->connection->handle, &changed,
+                        statement(txn, label), count, args);
+    if (rc != 0) {
+        log_failure(txn, label, rc);
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    if (nrows != NULL) {
+        *nrows = changed;
+    }
+    return MCP_AS_STORE_OK;
+}
+
+static int select_rows(mcp_as_txn *txn, const char *label,
+                       apr_array_header_t **rows, int count,
+                       const char **args)
+{
+    apr_dbd_results_t *results = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *out = apr_array_make(txn->r->pool, 4,
+                                             sizeof(const char **));
+    const apr_dbd_driver_t *driver = txn->store->driver;
+    int rc, columns;
+
+    /* random access: the pgsql driver knows the columns only then */
+    rc = apr_dbd_pselect(driver, txn->r->pool, txn->connection->handle,
+                         &results, statement(txn, label), 1, count, args);
+    if (rc != 0) {
+        log_failure(txn, label, rc);
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    columns = apr_dbd_num_cols(driver, results);
+    while ((rc = apr_dbd_get_row(driver, txn->r->pool, results, &row, -1))
+           == 0) {
+        const char **values = apr_pcalloc(txn->r->pool,
+                                          sizeof(char *) * (columns + 1));
+        int i;
+        for (i = 0; i < columns; i++) {
+            const char *value = apr_dbd_get_entry(driver, row, i);
+            values[i] = apr_pstrdup(txn->r->pool, value ? value : "");
+        }
+        APR_ARRAY_PUSH(out, const char **) = values;
+    }
+    if (rc != -1) {
+        log_failure(txn, label, rc);
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    *rows = out;
+    return MCP_AS_STORE_OK;
+}
+
+int mcp_as_txn_select(mcp_as_txn *txn, const char *label,
+                      apr_array_header_t **rows, ...)
+{
+    const char **args;
+    va_list ap;
+    int count;
+
+    if (txn->connection == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    va_start(ap, rows);
+    args = collect_args(txn->r->pool, ap, &count);
+    va_end(ap);
+    return select_rows(txn, label, rows, count, args);
+}
+
+int mcp_as_txn_select1(mcp_as_txn *txn, const char *label,
+                       const char ***row, ...)
+{
+    apr_array_header_t *rows;
+    const char **args;
+    va_list ap;
+    int count, rc;
+
+    if (txn->connection == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    va_start(ap, row);
+    args = collect_args(txn->r->pool, ap, &count);
+    va_end(ap);
+    rc = select_rows(txn, label, &rows, count, args);
+    if (rc != MCP_AS_STORE_OK) {
+        return rc;
+    }
+    if (rows->nelts == 0) {
+        return MCP_AS_STORE_NOTFOUND;
+    }
+    *row = APR_ARRAY_IDX(rows, 0, const char **);
+    return MCP_AS_STORE_OK;
+}
+
+void mcp_as_store_housekeeping(request_rec *r, mcp_as_store *store)
+{
+    mcp_as_txn *txn;
+    const char *now = mcp_as_now_str(r->pool);
+
+    if (mcp_as_txn_begin(r, store, 1, &txn) != MCP_AS_STORE_OK) {
+        return;
+    }
+    if (mcp_as_txn_exec(txn, "expire_codes", NULL, now, NULL) != MCP_AS_STORE_OK
+        || mcp_as_txn_exec(txn, "expire_jti", NULL, now, NULL) != MCP_AS_STORE_OK
+        || mcp_as_txn_exec(txn, "expire_refresh", NULL, now, NULL)
+           != MCP_AS_STORE_OK) {
+        mcp_as_txn_abort(txn);
+        return;
+    }
+    mcp_as_txn_commit(txn);
+}
