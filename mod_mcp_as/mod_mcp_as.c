@@ -25,6 +25,7 @@
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     mcp_as_cache_pre_config(pconf);
+    mcp_as_store_pre_config(pconf);
     return OK;
 }
 
