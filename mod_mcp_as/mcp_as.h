@@ -215,8 +215,13 @@ int mcp_as_client_authenticate(request_rec *r, mcp_as_server_conf *conf,
                                apr_table_t *form, mcp_as_client **client,
                                int *reply);
 
+/* OAuth 2.1 §2.3.1 / RFC 8252 redirect URI rules (mcp_as_register.c). */
+int mcp_as_redirect_uri_valid(apr_pool_t *pool, const char *uri,
+                              const char **why);
+
 /* ------------------------------------------------------------ CIMD (mcp_as_cimd.c) */
 int mcp_as_cimd_is_url(const char *client_id);
+void mcp_as_cimd_global_init(apr_pool_t *pconf);
 int mcp_as_cimd_fetch(request_rec *r, mcp_as_server_conf *conf,
                       const char *client_id, mcp_as_client **client,
                       const char **error);
