@@ -34,6 +34,68 @@ static json_t *jwk_public_object(apr_pool_t *pool, cjose_jwk_t *jwk)
     return mcp_json_pool_own(pool, json);
 }
 
+/* Bytes of a strict base64url member of `entry`, or -1 if absent or malformed. */
+static apr_ssize_t member_bytes(apr_pool_t *pool, const json_t *entry,
+                                const char *name)
+{
+    const char *value = mcp_json_string(entry, name);
+    unsigned char *decoded;
+    apr_size_t decoded_len;
+
+    if (value == NULL
+        || mcp_b64url_decode(pool, value, strlen(value), &decoded,
+                             &decoded_len) != MCP_OK) {
+        return -1;
+    }
+    return (apr_ssize_t)decoded_len;
+}
+
+/*
+ * The public members of a JWK that we accept, re-serialised from checked
+ * values only: cjose's own decoder asserts (aborting the process) on some
+ * malformed base64url, so it must never see text from the network as is.
+ * RFC 7518 §6.2.1: EC coordinates are exactly the curve's size; §3.3: RSA
+ * moduli of at least 2048 bits.
+ */
+static char *checked_public_jwk(apr_pool_t *pool, const json_t *entry,
+                                const char *kty, const char *kid)
+{
+    json_t *clean = mcp_json_pool_own(pool, json_object());
+
+    json_object_set_new(clean, "kty", json_string(kty));
+    if (strcmp(kty, "EC") == 0) {
+        const char *crv = mcp_json_string(entry, "crv");
+        apr_ssize_t size;
+        if (crv == NULL) {
+            return NULL;
+        }
+        if (strcmp(crv, "P-256") == 0) size = 32;
+        else if (strcmp(crv, "P-384") == 0) size = 48;
+        else if (strcmp(crv, "P-521") == 0) size = 66;
+        else return NULL;
+        if (member_bytes(pool, entry, "x") != size
+            || member_bytes(pool, entry, "y") != size) {
+            return NULL;
+        }
+        json_object_set_new(clean, "crv", json_string(crv));
+        json_object_set(clean, "x", json_object_get(entry, "x"));
+        json_object_set(clean, "y", json_object_get(entry, "y"));
+    }
+    else {
+        apr_ssize_t n_len = member_bytes(pool, entry, "n");
+        apr_ssize_t e_len = member_bytes(pool, entry, "e");
+        if (n_len < 256 || n_len > 1024 || e_len < 1 || e_len > 8) {
+            return NULL;
+        }
+        json_object_set(clean, "n", json_object_get(entry, "n"));
+        json_object_set(clean, "e", json_object_get(entry, "e"));
+    }
+    if (kid != NULL) {
+        json_object_set_new(clean, "kid", json_string(kid));
+    }
+    return mcp_json_dump(pool, clean);
+}
+
 int mcp_jwks_parse(apr_pool_t *pool, const char *text, apr_size_t len,
                    apr_array_header_t **keys, const char **error)
 {
@@ -52,7 +114,7 @@ int mcp_jwks_parse(apr_pool_t *pool, const char *text, apr_size_t len,
     result = apr_array_make(pool, (int)json_array_size(list) + 1,
                             sizeof(mcp_key_t));
     json_array_foreach(list, index, entry) {
-        const char *kty, *use, *kid;
+        const char *kty, *use, *kid, *alg;
         char *entry_text;
         cjose_jwk_t *jwk;
         cjose_err err;
@@ -64,15 +126,17 @@ int mcp_jwks_parse(apr_pool_t *pool, const char *text, apr_size_t len,
         kty = mcp_json_string(entry, "kty");
         use = mcp_json_string(entry, "use");
         kid = mcp_json_string(entry, "kid");
+        alg = mcp_json_string(entry, "alg");
         /* Only signature keys we can verify with; a published private key
          * or a symmetric key is never used to verify anything. */
         if (kty == NULL || (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0)
             || (use != NULL && strcmp(use, "sig") != 0)
             || json_object_get(entry, "d") != NULL
-            || (json_object_get(entry, "kid") != NULL && kid == NULL)) {
+            || (json_object_get(entry, "kid") != NULL && kid == NULL)
+            || (json_object_get(entry, "alg") != NULL && alg == NULL)) {
             continue;
         }
-        entry_text = mcp_json_dump(pool, entry);
+        entry_text = checked_public_jwk(pool, entry, kty, kid);
         if (entry_text == NULL) {
             continue;
         }
@@ -83,11 +147,10 @@ int mcp_jwks_parse(apr_pool_t *pool, const char *text, apr_size_t len,
         key = apr_array_push(result);
         key->jwk = mcp_jwk_pool_own(pool, jwk);
         key->kid = kid ? apr_pstrdup(pool, kid) : NULL;
-        key->kty = apr_pstrdup(pool, kty);
-        key->crv = mcp_json_string(entry, "crv")
+        key->kty = strcmp(kty, "EC") == 0 ? "EC" : "RSA";
+        key->crv = mcp_json_string(entry, "crv") && strcmp(kty, "EC") == 0
                    ? apr_pstrdup(pool, mcp_json_string(entry, "crv")) : NULL;
-        key->alg = mcp_json_string(entry, "alg")
-                   ? apr_pstrdup(pool, mcp_json_string(entry, "alg")) : NULL;
+        key->alg = alg ? apr_pstrdup(pool, alg) : NULL;
         key->use = use ? apr_pstrdup(pool, use) : NULL;
     }
     *keys = result;

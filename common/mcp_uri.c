@@ -25,6 +25,29 @@ static int has_control_or_space(const char *s)
     return 0;
 }
 
+/*
+ * A host name we can compare and connect to: letters, digits, '-', '.',
+ * '_' (RFC 3986 reg-name, minus escapes and sub-delimiters), or an IPv6
+ * literal (apr_uri_parse has removed its brackets).
+ */
+static int valid_host(const char *host)
+{
+    const char *c;
+    int ipv6 = strchr(host, ':') != NULL;
+
+    if (host[0] == '\0') {
+        return 0;
+    }
+    for (c = host; *c; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if (ipv6 ? !(apr_isxdigit(ch) || ch == ':' || ch == '.')
+                 : !(apr_isalnum(ch) || ch == '-' || ch == '.' || ch == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int mcp_uri_canonical(apr_pool_t *pool, const char *uri, char **out)
 {
     apr_uri_t parsed;
@@ -34,7 +57,7 @@ int mcp_uri_canonical(apr_pool_t *pool, const char *uri, char **out)
     if (uri == NULL || has_control_or_space(uri)
         || apr_uri_parse(pool, uri, &parsed) != APR_SUCCESS
         || parsed.scheme == NULL || parsed.hostname == NULL
-        || parsed.hostname[0] == '\0' || parsed.fragment != NULL
+        || !valid_host(parsed.hostname) || parsed.fragment != NULL
         || strchr(uri, '#') != NULL
         || parsed.user != NULL || parsed.password != NULL) {
         return MCP_ERROR;
@@ -106,7 +129,7 @@ int mcp_uri_is_web(apr_pool_t *pool, const char *uri, int allow_http,
     if (uri == NULL || has_control_or_space(uri)
         || apr_uri_parse(pool, uri, parsed) != APR_SUCCESS
         || parsed->scheme == NULL || parsed->hostname == NULL
-        || parsed->hostname[0] == '\0' || parsed->fragment != NULL
+        || !valid_host(parsed->hostname) || parsed->fragment != NULL
         || parsed->user != NULL || parsed->password != NULL) {
         return 0;
     }

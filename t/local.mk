@@ -7,6 +7,12 @@ TESTS += t/unit/test_common
 t_unit_test_common_SOURCES = t/unit/tap.h t/unit/test_common.c
 t_unit_test_common_LDADD = common/libmcp.la $(APR_LIBS) $(APU_LIBS)
 
+check_PROGRAMS += t/unit/test_client
+TESTS += t/unit/test_client
+t_unit_test_client_SOURCES = t/unit/tap.h t/unit/test_client.c
+t_unit_test_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+t_unit_test_client_LDADD = client/libmcpc.la common/libmcp.la $(CURL_LIBS) $(APR_LIBS) $(APU_LIBS)
+
 EXTRA_DIST += t/TEST.PL.in t/bin/httpd.in t/httpd-base.conf.in
 
 # The suites' own files, without anything Apache::Test or npm generated.
@@ -15,7 +21,7 @@ dist-tests:
 	mkdir -p $(distdir)/t/conf
 	cp -p $(srcdir)/t/*.t $(distdir)/t/
 	cp -p $(srcdir)/t/conf/*.in $(distdir)/t/conf/
-	for d in lib htdocs cgi-bin interop; do \
+	for d in lib htdocs cgi-bin keys interop; do \
 	  if test -d "$(srcdir)/t/$$d"; then \
 	    (cd $(srcdir)/t && find $$d -name node_modules -prune -o -type f -print) | \
 	    while read f; do mkdir -p "$(distdir)/t/`dirname $$f`"; cp -p "$(srcdir)/t/$$f" "$(distdir)/t/$$f"; done; \
@@ -31,7 +37,7 @@ check-apache: all
 if HAVE_APACHE_TEST
 	@if test "$(srcdir)" != "."; then \
 	  for f in $(srcdir)/t/*.t; do cp -p "$$f" t/; done; \
-	  for d in conf lib htdocs cgi-bin; do \
+	  for d in conf lib htdocs cgi-bin keys; do \
 	    if test -d "$(srcdir)/t/$$d"; then mkdir -p t/$$d && cp -pR $(srcdir)/t/$$d/. t/$$d/ && chmod -R u+w t/$$d; fi; \
 	  done; \
 	fi
@@ -44,6 +50,6 @@ endif
 clean-local:
 	-test ! -f t/TEST.PL || $(APACHE_TEST) -clean >/dev/null 2>&1
 	-rm -rf t/state t/logs
-	-if test "$(srcdir)" != "."; then rm -rf t/*.t t/conf t/lib t/htdocs t/cgi-bin; fi
+	-if test "$(srcdir)" != "."; then rm -rf t/*.t t/conf t/lib t/htdocs t/cgi-bin t/keys; fi
 
 .PHONY: check-apache dist-tests

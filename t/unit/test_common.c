@@ -81,6 +81,16 @@ static void test_jwk(void)
     ok(key && mcp_jwk_thumbprint(pool, key->jwk, &thumbprint) == MCP_OK, "thumbprint computed");
     is_str(thumbprint, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", "RFC 7638 §3.1 thumbprint");
     ok(mcp_jwks_parse(pool, "{\"keys\":{}}", 11, &keys, &error) == MCP_ERROR, "keys must be an array");
+    /* found by fuzz_jwks: cjose aborts the process on '=' inside a coordinate */
+    jwks = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f=3OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+           "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"},"
+           "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+           "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\",\"kid\":\"ok\"}]}";
+    ok(mcp_jwks_parse(pool, jwks, strlen(jwks), &keys, &error) == MCP_OK && keys->nelts == 1,
+       "malformed EC coordinate skipped, valid key kept");
+    jwks = "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}";
+    ok(mcp_jwks_parse(pool, jwks, strlen(jwks), &keys, &error) == MCP_OK && keys->nelts == 0,
+       "RSA modulus under 2048 bits skipped");
 }
 
 static void test_uri(void)
@@ -94,6 +104,10 @@ static void test_uri(void)
     ok(mcp_uri_canonical(pool, "https://rs.example/mcp#x", &out) == MCP_ERROR, "fragment refused");
     ok(mcp_uri_canonical(pool, "https://user@rs.example/mcp", &out) == MCP_ERROR, "userinfo refused");
     ok(mcp_uri_canonical(pool, "/mcp", &out) == MCP_ERROR, "relative refused");
+    /* found by fuzz_uri: brackets inside an IPv6 literal */
+    ok(mcp_uri_canonical(pool, "https://[[]:1/a?=", &out) == MCP_ERROR, "malformed host refused");
+    ok(mcp_uri_canonical(pool, "https://[::1]:8443/a", &out) == MCP_OK, "IPv6 literal accepted");
+    is_str(out, "https://[::1]:8443/a", "IPv6 literal keeps its brackets");
     ok(mcp_uri_same_resource(pool, "https://rs.example/mcp", "https://RS.EXAMPLE/mcp/"), "same resource");
     ok(!mcp_uri_same_resource(pool, "https://rs.example/mcp", "https://rs.example/mcp2"), "different resource");
     ok(mcp_host_is_loopback("127.0.0.1") && mcp_host_is_loopback("localhost")

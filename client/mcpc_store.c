@@ -1,0 +1,297 @@
+/*
+ * The token store: one JSON file, mode 0600 in a 0700 directory, replaced
+ * atomically (write a temporary file beside it, fsync, rename), holding
+ * tokens per (resource, authorization server) and client registrations per
+ * authorization server.
+ *
+ *   { "clients": { ISSUER: { client_id, client_secret, auth_method, redirect_uri } },
+ *     "tokens":  [ { resource, issuer, token_endpoint, access_token,
+ *                    refresh_token, scope, expires_at } ] }
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <apr_strings.h>
+
+#include "mcp_common.h"
+#include "mcpc.h"
+
+const char *mcpc_store_default_path(apr_pool_t *pool)
+{
+    const char *cache = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+
+    /* XDG Base Directory: $XDG_CACHE_HOME must be absolute to count */
+    if (cache != NULL && cache[0] == '/') {
+        return apr_pstrcat(pool, cache, "/mcp-client/tokens.json", NULL);
+    }
+    if (home != NULL && home[0] != '\0') {
+        return apr_pstrcat(pool, home, "/.cache/mcp-client/tokens.json", NULL);
+    }
+    return NULL;
+}
+
+static json_t *empty_store(apr_pool_t *pool)
+{
+    json_t *store = mcp_json_pool_own(pool, json_object());
+
+    json_object_set_new(store, "clients", json_object());
+    json_object_set_new(store, "tokens", json_array());
+    return store;
+}
+
+int mcpc_store_load(mcpc_t *c)
+{
+    struct stat st;
+    FILE *file;
+    char *text;
+    size_t len;
+    json_t *store;
+    const char *error = NULL;
+
+    if (c->token_store == NULL) {
+        return mcpc_fail(c, MCPC_EXIT_STORE, "no token store: set HOME or "
+                         "XDG_CACHE_HOME, or give --token-store FILE");
+    }
+    if (stat(c->token_store, &st) != 0) {
+        if (errno != ENOENT) {
+            return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s: %s",
+                             c->token_store, strerror(errno));
+        }
+        c->store = empty_store(c->pool);
+        return MCP_OK;
+    }
+    if ((st.st_mode & 077) != 0) {
+        /* it holds bearer tokens and client secrets */
+        return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s is readable by others "
+                         "(mode %03o); run chmod 600 on it", c->token_store,
+                         (unsigned)(st.st_mode & 0777));
+    }
+    if (st.st_size > 16 * 1024 * 1024) {
+        return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s is implausibly large",
+                         c->token_store);
+    }
+    file = fopen(c->token_store, "r");
+    if (file == NULL) {
+        return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s: %s",
+                         c->token_store, strerror(errno));
+    }
+    text = apr_palloc(c->pool, (apr_size_t)st.st_size + 1);
+    len = fread(text, 1, (size_t)st.st_size, file);
+    fclose(file);
+    text[len] = '\0';
+    if (len == 0) {
+        c->store = empty_store(c->pool);
+        return MCP_OK;
+    }
+    if (mcp_json_parse_object(c->pool, text, len, &store, &error) != MCP_OK
+        || !json_is_object(json_object_get(store, "clients"))
+        || !json_is_array(json_object_get(store, "tokens"))) {
+        return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s is damaged (%s); "
+                         "remove it to start afresh", c->token_store,
+                         error ? error : "unexpected layout");
+    }
+    c->store = store;
+    return MCP_OK;
+}
+
+/* mkdir -p with mode 0700 for the directories the store needs */
+static int make_parents(apr_pool_t *pool, const char *path)
+{
+    char *dir = apr_pstrdup(pool, path), *slash;
+
+    slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir) {
+        return 0;
+    }
+    *slash = '\0';
+    for (slash = dir + 1; *slash; slash++) {
+        if (*slash == '/') {
+            *slash = '\0';
+            if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            *slash = '/';
+        }
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        return -1;
+    }
+    return 0;
+}
+
+int mcpc_store_save(mcpc_t *c)
+{
+    char *text, *temporary;
+    int fd;
+    apr_size_t len, done = 0;
+
+    if (c->store == NULL) {
+        return MCP_OK;
+    }
+    text = json_dumps(c->store, JSON_INDENT(1) | JSON_SORT_KEYS);
+    if (text == NULL) {
+        return mcpc_fail(c, MCPC_EXIT_STORE, "cannot serialise the token store");
+    }
+    len = strlen(text);
+    if (make_parents(c->pool, c->token_store) != 0) {
+        free(text);
+        return mcpc_fail(c, MCPC_EXIT_STORE, "cannot create the directory of %s: %s",
+                         c->token_store, strerror(errno));
+    }
+    temporary = apr_pstrcat(c->pool, c->token_store, ".XXXXXX", NULL);
+    fd = mkstemp(temporary);           /* mode 0600 */
+    if (fd < 0) {
+        free(text);
+        return mcpc_fail(c, MCPC_EXIT_STORE, "cannot write beside %s: %s",
+                         c->token_store, strerror(errno));
+    }
+    fchmod(fd, 0600);
+    while (done < len) {
+        ssize_t n = write(fd, text + done, len - done);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        done += (apr_size_t)n;
+    }
+    free(text);
+    if (done != len || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+        int saved = errno;
+        close(fd);
+        unlink(temporary);
+        return mcpc_fail(c, MCPC_EXIT_STORE, "cannot write %s: %s", temporary,
+                         strerror(saved));
+    }
+    if (close(fd) != 0 || rename(temporary, c->token_store) != 0) {
+        int saved = errno;
+        unlink(temporary);
+        return mcpc_fail(c, MCPC_EXIT_STORE, "cannot replace %s: %s", c->token_store,
+                         strerror(saved));
+    }
+    mcpc_trace(c, "token store %s updated", c->token_store);
+    return MCP_OK;
+}
+
+static const char *string_member(apr_pool_t *pool, json_t *object, const char *key)
+{
+    const char *value = mcp_json_string(object, key);
+
+    return value ? apr_pstrdup(pool, value) : NULL;
+}
+
+mcpc_token_t *mcpc_store_find_token(mcpc_t *c, const char *url)
+{
+    json_t *tokens = json_object_get(c->store, "tokens");
+    mcpc_token_t *best = NULL;
+    apr_size_t best_len = 0;
+    size_t i;
+
+    for (i = 0; i < json_array_size(tokens); i++) {
+        json_t *entry = json_array_get(tokens, i);
+        const char *resource = mcp_json_string(entry, "resource");
+        const char *access_token = mcp_json_string(entry, "access_token");
+        if (resource == NULL || access_token == NULL
+            || !mcpc_resource_covers(c->pool, resource, url)) {
+            continue;
+        }
+        /* the most specific resource wins */
+        if (best == NULL || strlen(resource) > best_len) {
+            best = apr_pcalloc(c->pool, sizeof(*best));
+            best->resource = apr_pstrdup(c->pool, resource);
+            best->issuer = string_member(c->pool, entry, "issuer");
+            best->token_endpoint = string_member(c->pool, entry, "token_endpoint");
+            best->access_token = apr_pstrdup(c->pool, access_token);
+            best->refresh_token = string_member(c->pool, entry, "refresh_token");
+            best->scope = string_member(c->pool, entry, "scope");
+            best->expires_at = (apr_int64_t)json_integer_value(json_object_get(entry, "expires_at"));
+            best_len = strlen(resource);
+        }
+    }
+    return best;
+}
+
+static int same_key(json_t *entry, const mcpc_token_t *token)
+{
+    const char *resource = mcp_json_string(entry, "resource");
+    const char *issuer = mcp_json_string(entry, "issuer");
+
+    return resource && issuer && token->resource && token->issuer
+           && strcmp(resource, token->resource) == 0
+           && strcmp(issuer, token->issuer) == 0;
+}
+
+void mcpc_store_drop_token(mcpc_t *c, const mcpc_token_t *token)
+{
+    json_t *tokens = json_object_get(c->store, "tokens");
+    size_t i = 0;
+
+    while (i < json_array_size(tokens)) {
+        if (same_key(json_array_get(tokens, i), token)) {
+            json_array_remove(tokens, i);
+        }
+        else {
+            i++;
+        }
+    }
+}
+
+static void set_string(json_t *object, const char *key, const char *value)
+{
+    if (value != NULL) {
+        json_object_set_new(object, key, json_string(value));
+    }
+}
+
+void mcpc_store_put_token(mcpc_t *c, const mcpc_token_t *token)
+{
+    json_t *entry = json_object();
+
+    mcpc_store_drop_token(c, token);
+    set_string(entry, "resource", token->resource);
+    set_string(entry, "issuer", token->issuer);
+    set_string(entry, "token_endpoint", token->token_endpoint);
+    set_string(entry, "access_token", token->access_token);
+    set_string(entry, "refresh_token", token->refresh_token);
+    set_string(entry, "scope", token->scope);
+    if (token->expires_at > 0) {
+        json_object_set_new(entry, "expires_at", json_integer((json_int_t)token->expires_at));
+    }
+    json_array_append_new(json_object_get(c->store, "tokens"), entry);
+}
+
+mcpc_client_t *mcpc_store_find_client(mcpc_t *c, const char *issuer)
+{
+    json_t *entry = json_object_get(json_object_get(c->store, "clients"), issuer);
+    mcpc_client_t *client;
+
+    if (!json_is_object(entry) || mcp_json_string(entry, "client_id") == NULL) {
+        return NULL;
+    }
+    client = apr_pcalloc(c->pool, sizeof(*client));
+    client->client_id = string_member(c->pool, entry, "client_id");
+    client->client_secret = string_member(c->pool, entry, "client_secret");
+    client->auth_method = string_member(c->pool, entry, "auth_method");
+    client->redirect_uri = string_member(c->pool, entry, "redirect_uri");
+    client->source = "registered earlier";
+    return client;
+}
+
+void mcpc_store_put_client(mcpc_t *c, const char *issuer, const mcpc_client_t *client)
+{
+    json_t *entry = json_object();
+
+    set_string(entry, "client_id", client->client_id);
+    set_string(entry, "client_secret", client->client_secret);
+    set_string(entry, "auth_method", client->auth_method);
+    set_string(entry, "redirect_uri", client->redirect_uri);
+    json_object_set_new(json_object_get(c->store, "clients"), issuer, entry);
+}

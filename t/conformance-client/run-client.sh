@@ -1,0 +1,30 @@
+#!/bin/sh
+# The conformance harness runs `sh run-client.sh MCP-CLIENT` with the
+# scenario's server URL appended, MCP_CONFORMANCE_SCENARIO set to the
+# scenario's name and, for scenarios that hand out pre-registered client
+# credentials, MCP_CONFORMANCE_CONTEXT set to a JSON object with client_id
+# and client_secret.  This adapter turns that context into mcp-client's own
+# options, as a user would type them, and plays the user's browser with
+# curl: it follows the authorization endpoint's redirect to mcp-client's
+# loopback listener.  mcp-client itself has no test mode.
+set -eu
+client=$1
+url=$2
+set -- --tool test-tool --wait 20 --timeout 10 \
+    --client-metadata-url https://conformance-test.local/client-metadata.json
+if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
+    # node is on PATH: the harness runs under it
+    context=$(node -e '
+        const c = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT);
+        process.stdout.write((c.client_id || "") + "\n" + (c.client_secret || "") + "\n");')
+    client_id=$(printf '%s\n' "$context" | sed -n 1p)
+    client_secret=$(printf '%s\n' "$context" | sed -n 2p)
+    [ -n "$client_id" ] && set -- "$@" --client-id "$client_id"
+    if [ -n "$client_secret" ]; then
+        export MCP_CLIENT_SECRET="$client_secret"
+    fi
+    case "${MCP_CONFORMANCE_SCENARIO:-}" in
+        auth/client-credentials-*) set -- "$@" --grant client_credentials ;;
+    esac
+fi
+BROWSER='curl -fsSL -o /dev/null' exec "$client" -v "$@" "$url"
