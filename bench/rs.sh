@@ -12,16 +12,23 @@
 #                 RS256 verification; tokens pre-minted)
 #   401           GET /mcp?text=hi without a token
 # and prints requests/s and the ratios to the unprotected run.
-# Environment: DURATION (s, default 8), CONNECTIONS (default 32),
-# THREADS (wrk threads, default 2), COLD_TOKENS (default 30000).
+# Each of unprotected, protected and 401 is measured ROUNDS times,
+# interleaved, and the best run of each kept, so that a burst of other load
+# on the machine does not decide the ratio.
+# Environment: DURATION (s per run, default 4), ROUNDS (default 3),
+# CONNECTIONS (default 32), THREADS (wrk threads, default 2),
+# COLD_TOKENS (default 40000), COLD_SECONDS (default 3), KEEP (keep the
+# server running and its directory, for profiling).
 set -eu
 MCP_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$MCP_TOP/scripts/lib.sh"
 
-DURATION=${DURATION:-8}
+DURATION=${DURATION:-4}
+ROUNDS=${ROUNDS:-3}
+COLD_SECONDS=${COLD_SECONDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
-COLD_TOKENS=${COLD_TOKENS:-30000}
+COLD_TOKENS=${COLD_TOKENS:-40000}
 
 mcp_install_packages wrk libcrypt-jwt-perl $MCP_BUILD_PACKAGES
 
@@ -42,6 +49,7 @@ fi
 work=$(mktemp -d)
 port=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport')
 cleanup() {
+    if [ -n "${KEEP:-}" ]; then echo "kept $work (port $port)"; return; fi
     if [ -f "$work/httpd.pid" ]; then kill "$(cat "$work/httpd.pid")" 2>/dev/null || true; sleep 1; fi
     rm -rf "$work"
 }
@@ -141,33 +149,45 @@ function done(summary, latency, requests)
 end
 EOL
 
-run() {   # name url [script]
-    name=$1; url=$2; script=${3:-}
-    # a short warm-up, so every child has the keys (and the reused token)
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d1s ${script:+-s "$script"} "$url" >/dev/null 2>&1 || true
+measure() {   # url [script] -> prints requests/s and non-2xx count
     out=$(COLD_FILE="$work/cold.txt" THREADS="$THREADS" \
-          wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" ${script:+-s "$script"} "$url")
+          wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1" ${3:+-s "$3"} "$2")
     rps=$(printf '%s\n' "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
     non2xx=$(printf '%s\n' "$out" | sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p')
     note=$(printf '%s\n' "$out" | grep '^note:' || true)
-    printf '%-12s %10s req/s   non-2xx: %s %s\n' "$name" "$rps" "${non2xx:-0}" "$note"
-    eval "rps_$name=$rps"
+    echo "$rps ${non2xx:-0} $note"
 }
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
 
 echo
-echo "mod_mcp_rs benchmark: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s on 127.0.0.1, $(nproc) CPUs, $("$httpd" -v | sed -n 's/^Server version: //p')"
-run unprotected "http://127.0.0.1:$port/echo?text=hi"
-run protected "http://127.0.0.1:$port/mcp?text=hi" "$work/reused.lua"
-# the cold run's warm-up would make its first tokens warm: skip it
-cold_out=$(COLD_FILE="$work/cold.txt" THREADS="$THREADS" \
-           wrk -t"$THREADS" -c"$CONNECTIONS" -d"$(( DURATION < 4 ? DURATION : 4 ))s" -s "$work/cold.lua" \
-           "http://127.0.0.1:$port/mcp?text=hi")
-rps_cold=$(printf '%s\n' "$cold_out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
-printf '%-12s %10s req/s   non-2xx: %s %s\n' cold "$rps_cold" \
-    "$(printf '%s\n' "$cold_out" | sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' | grep . || echo 0)" \
-    "$(printf '%s\n' "$cold_out" | grep '^note:' || true)"
-run unauthorized "http://127.0.0.1:$port/mcp?text=hi"
+echo "mod_mcp_rs benchmark: wrk -t$THREADS -c$CONNECTIONS, $ROUNDS interleaved rounds of ${DURATION}s (best of each kept),"
+echo "127.0.0.1, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $("$httpd" -v | sed -n 's/^Server version: //p')"
+unprotected_url="http://127.0.0.1:$port/echo?text=hi"
+protected_url="http://127.0.0.1:$port/mcp?text=hi"
+# warm-up: every child reads the keys and caches the reused token
+measure 2s "$unprotected_url" >/dev/null
+measure 2s "$protected_url" "$work/reused.lua" >/dev/null
+rps_unprotected=0; rps_protected=0; rps_unauthorized=0
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+    set -- $(measure "${DURATION}s" "$unprotected_url"); u=$1
+    set -- $(measure "${DURATION}s" "$protected_url" "$work/reused.lua"); p=$1; p_bad=$2
+    set -- $(measure "${DURATION}s" "$protected_url"); d=$1
+    printf '  round %d: unprotected %s, protected %s (non-2xx %s), 401 path %s req/s\n' "$round" "$u" "$p" "$p_bad" "$d"
+    rps_unprotected=$(best "$rps_unprotected" "$u")
+    rps_protected=$(best "$rps_protected" "$p")
+    rps_unauthorized=$(best "$rps_unauthorized" "$d")
+    round=$((round + 1))
+done
+# never-seen tokens: one run, shorter than the supply of tokens lasts
+set -- $(measure "${COLD_SECONDS}s" "$protected_url" "$work/cold.lua"); rps_cold=$1; shift 2
+cold_note="$*"
 
+echo
+printf '%-28s %10s req/s\n' "unprotected" "$rps_unprotected"
+printf '%-28s %10s req/s\n' "protected, reused token" "$rps_protected"
+printf '%-28s %10s req/s %s\n' "protected, never-seen tokens" "$rps_cold" "$cold_note"
+printf '%-28s %10s req/s\n' "401 path (no token)" "$rps_unauthorized"
 echo
 awk -v u="$rps_unprotected" -v p="$rps_protected" -v c="$rps_cold" -v d="$rps_unauthorized" 'BEGIN {
     printf "protected (reused token) / unprotected: %.3f  (target >= 0.90)\n", p / u;

@@ -17,4 +17,4 @@ mod_mcp_rs_mod_mcp_rs_la_SOURCES = \
 	mod_mcp_rs/mcp_rs_token.c
 mod_mcp_rs_mod_mcp_rs_la_LDFLAGS = $(MODULE_LDFLAGS) $(AM_LDFLAGS)
 mod_mcp_rs_mod_mcp_rs_la_LIBADD = common/libmcp_httpd.la common/libmcp.la \
-	$(CURL_LIBS)
+	$(CURL_LIBS) $(OPENSSL_LIBS)

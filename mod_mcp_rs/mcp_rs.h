@@ -126,6 +126,8 @@ int mcp_rs_identity_acceptable(request_rec *r, const mcp_rs_dir_conf *conf,
 
 /* mcp_rs_cache.c: verified tokens, per process */
 apr_status_t mcp_rs_cache_init(apr_pool_t *pool, server_rec *s);
+/* base64url(SHA-256(token)), the cache key (= mcp_sha256_b64url). */
+const char *mcp_rs_cache_key(apr_pool_t *pool, const char *token);
 int mcp_rs_cache_get(request_rec *r, const char *key, mcp_rs_identity **out);
 void mcp_rs_cache_put(request_rec *r, const char *key,
                       const mcp_rs_identity *identity, apr_time_t until);

@@ -235,12 +235,7 @@ int mcp_rs_check_authn(request_rec *r)
                        : state->identity->client_id ? state->identity->client_id
                        : "");
     r->ap_auth_type = (char *)"Bearer";
-    apr_table_setn(r->subprocess_env, "MCP_SUB",
-                   state->identity->sub ? state->identity->sub : "");
-    apr_table_setn(r->subprocess_env, "MCP_CLIENT_ID",
-                   state->identity->client_id ? state->identity->client_id : "");
-    apr_table_setn(r->subprocess_env, "MCP_SCOPE",
-                   state->identity->scope ? state->identity->scope : "");
+    /* the environment and headers for the backend are set in fixups */
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(20022)
                   "mod_mcp_rs: token accepted for %s: sub '%s', client '%s', "
                   "jti '%s'", r->uri,

@@ -122,7 +122,7 @@ int mcp_rs_introspect(request_rec *r, const mcp_rs_dir_conf *conf,
     if (id->exp != 0 && apr_time_from_sec(id->exp) < until) {
         until = apr_time_from_sec(id->exp);
     }
-    mcp_rs_cache_put(r, mcp_sha256_b64url(r->pool, token), id, until);
+    mcp_rs_cache_put(r, mcp_rs_cache_key(r->pool, token), id, until);
     *identity = id;
     return MCP_OK;
 }

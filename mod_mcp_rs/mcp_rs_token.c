@@ -49,8 +49,10 @@ int mcp_rs_identity_acceptable(request_rec *r, const mcp_rs_dir_conf *conf,
     /* RFC 8707 / RFC 9068 §4 / MCP: the audience names this resource,
      * compared canonically (scheme and host case, trailing slash). */
     for (i = 0; i < identity->aud->nelts; i++) {
-        if (mcp_uri_same_resource(r->pool, conf->resource,
-                                  APR_ARRAY_IDX(identity->aud, i, const char *))) {
+        const char *aud = APR_ARRAY_IDX(identity->aud, i, const char *);
+        /* the usual case first: the very string MCPResource has */
+        if (strcmp(aud, conf->resource) == 0
+            || mcp_uri_same_resource(r->pool, conf->resource, aud)) {
             audience_ok = 1;
             break;
         }
@@ -350,7 +352,7 @@ int mcp_rs_token_validate(request_rec *r, const mcp_rs_dir_conf *conf,
                           mcp_rs_failure *failure)
 {
     const char *first, *second, *kid = NULL;
-    const char *cache_key = mcp_sha256_b64url(r->pool, token);
+    const char *cache_key = mcp_rs_cache_key(r->pool, token);
     apr_size_t len = strlen(token);
     json_t *header, *claims;
     unsigned char *signature;

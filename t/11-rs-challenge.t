@@ -9,7 +9,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use MCP::RS qw(check resource challenge json_of mint bearer);
 
-plan tests => 50;
+plan tests => 51;
 
 my $metadata_url = resource('/.well-known/oauth-protected-resource/rs');
 
@@ -116,6 +116,10 @@ $r = GET '/rs/echo?text=hi', bearer(mint());
 ok t_cmp($r->code, 200, 'a valid token passes');
 $r = GET '/rs/open/cgi/env.pl';
 ok t_cmp($r->code, 200, 'Require all granted: no token needed');
+# an AuthType with no Require at all is httpd's 500 (AH01627), as
+# conf/mcp_rs.conf documents, even with a good token
+$r = GET '/norequire?text=hi', bearer(mint(path => '/norequire'));
+ok t_cmp($r->code, 500, 'AuthType MCP without any Require: 500 (documented)');
 
 # a Require other than mcp-scope failing for a valid token: 403, not 401
 $r = GET '/rs/user?text=hi', bearer(mint());

@@ -58,18 +58,29 @@ ok t_cmp($r->code, 401, 'rotated: the old kid is refused after a refresh');
 ok t_cmp(challenge($r)->{error_description}, qr/no RS256 key with kid 'rot-a'/, 'old kid: says why');
 
 # unknown kids cannot make us hammer the endpoint: at most one fetch per
-# second per process (the test server runs at most 3 children)
+# second (MCPJWKSRefetchInterval) in each process, whichever children
+# httpd runs; counted from the error log, which names the process
 sleep 1.2;
-my $before = fetches();
+my $error_log = Apache::Test::vars('t_logs') . '/error_log';
+my $offset = -s $error_log;
 my $start = time;
 for my $i (1 .. 30) {
     GET '/rsjwks?text=hi', bearer(token('/rsjwks', 'rot-a', header => { kid => "made-up-$i" }));
 }
 my $elapsed = time - $start;
-my $made = fetches() - $before;
-ok t_cmp($made <= 3 * (int($elapsed) + 1) ? 'bounded' : "$made fetches in ${elapsed}s", 'bounded',
-         'unknown kids: refetches are rate-limited');
-check $made >= 1, 'but an unknown kid does trigger a refetch';
+my %per_process;
+{
+    open my $fh, '<', $error_log or die $!;
+    seek $fh, $offset, 0;
+    while (<$fh>) {
+        $per_process{$1}++ if /\[pid (\d+):.*AH2003[01]: .*rotating\.jwks\.json/;
+    }
+}
+my $most = 0;
+$most < $_ and $most = $_ for values %per_process;
+ok t_cmp($most <= int($elapsed) + 1 ? 'bounded' : "$most fetches by one process in ${elapsed}s", 'bounded',
+         'unknown kids: refetches are rate-limited per process');
+check scalar(keys %per_process) >= 1, 'but an unknown kid does trigger a refetch';
 
 # the endpoint turns to garbage: the keys we have keep working
 serve("<html>this is not JSON</html>\n");
