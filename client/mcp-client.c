@@ -267,6 +267,7 @@ int main(int argc, const char *const *argv)
     c->timeout = 30;
     c->wait = 300;
     c->listener = -1;
+    c->store_lock = -1;
     c->tool_args = apr_array_make(pool, 4, sizeof(const char *));
     exit_code = parse_options(c, argc, argv, &done);
     if (exit_code != MCPC_EXIT_OK || done) {

@@ -145,9 +145,10 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
     return MCP_OK;
 }
 
-int mcpc_refresh(mcpc_t *c)
+/* Refreshes c->token; the caller holds the store lock. */
+static int refresh_locked(mcpc_t *c)
 {
-    mcpc_token_t *old = c->token, *fresh;
+    mcpc_token_t *old = c->token, *fresh, *current;
     mcpc_client_t *client;
     apr_table_t *params;
     int status;
@@ -155,6 +156,19 @@ int mcpc_refresh(mcpc_t *c)
     if (old == NULL || old->refresh_token == NULL || old->token_endpoint == NULL
         || old->issuer == NULL) {
         return MCP_ERROR;
+    }
+    /* another run may have refreshed it while we waited for the lock: its
+     * new tokens are the ones to use, and our refresh token is spent */
+    current = mcpc_store_reread_token(c, old->resource, old->issuer);
+    if (current != NULL && strcmp(current->access_token, old->access_token) != 0) {
+        mcpc_trace(c, "another mcp-client run has renewed the token; using its token");
+        c->token = current;
+        if (current->expires_at == 0
+            || apr_time_sec(apr_time_now()) + 30 < current->expires_at
+            || current->refresh_token == NULL) {
+            return MCP_OK;
+        }
+        old = current;
     }
     if (c->client_id != NULL) {
         client = apr_pcalloc(c->pool, sizeof(*client));
@@ -192,4 +206,14 @@ int mcpc_refresh(mcpc_t *c)
     c->token = fresh;
     mcpc_store_put_token(c, fresh);
     return mcpc_store_save(c);
+}
+
+int mcpc_refresh(mcpc_t *c)
+{
+    int status;
+
+    mcpc_store_lock(c);
+    status = refresh_locked(c);
+    mcpc_store_unlock(c);
+    return status;
 }
