@@ -13,7 +13,7 @@ use File::Temp ();
 use lib "$FindBin::Bin/lib";
 use MCP::Client qw(mcp_client client_binary fresh_store);
 
-plan tests => 35, sub { -x client_binary() };
+plan tests => 36, sub { -x client_binary() };
 
 Apache::TestRequest::module('mcp_client');
 my $port = Apache::TestRequest::hostport() =~ s/.*://r;
@@ -116,8 +116,10 @@ my $errors = join '', map { local $/; open my $fh, '<', "$dir/err$_" or die; <$f
 ok t_cmp("@exits", '0 0 0 0', 'four runs at once: all exit 0');
 my $refreshes = () = $errors =~ /refreshed the access token/g;
 my $adopted = () = $errors =~ /another mcp-client run has renewed the token/g;
-ok t_cmp("$refreshes refresh, $adopted adopted", '1 refresh, 3 adopted',
-         'exactly one refresh; the others use its token');
+# a run that starts after the refresh simply finds the new token stored
+ok t_cmp($refreshes, 1, 'exactly one run refreshes');
+ok t_cmp($errors !~ /authorization request/ && $adopted <= 3 ? 1 : "adopted $adopted; $errors", 1,
+         'the others use its token, adopted while waiting or found stored');
 
 # 7. step-up: /mcp/admin needs mcp:admin too; 403, then the union of scopes
 $r = mcp_client('-v', '--login', $login, '--token-store', $store, "$base/mcp/admin?text=up");
