@@ -269,13 +269,16 @@ static void sqlite_give_to_child(apr_pool_t *ptemp, const char *path,
     static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
     int i;
 
-    if (geteuid() != 0) {
-        return;
-    }
     for (i = 0; suffixes[i] != NULL; i++) {
         const char *file = apr_pstrcat(ptemp, path, suffixes[i], NULL);
-        if (chown(file, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
-            && errno != ENOENT) {
+        /* hashes only, but who registered and consented to what */
+        if (chmod(file, 0600) != 0 && errno != ENOENT) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(04029)
+                         "MCPStore: cannot make %s private", file);
+        }
+        if (geteuid() == 0
+            && chown(file, ap_unixd_config.user_id, ap_unixd_config.group_id)
+               != 0 && errno != ENOENT) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(04014)
                          "MCPStore: cannot give %s to the server's user", file);
         }
