@@ -9,9 +9,10 @@ use Apache::TestRequest ();
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use JSON::PP ();
+use HTTP::Request::Common ();
 use MCP::AS qw(ua json pkce);
 
-plan tests => 18;
+plan tests => 20;
 
 sub host_of { Apache::TestRequest::module($_[0]); my $h = Apache::TestRequest::hostport();
               Apache::TestRequest::module('default'); "http://$h" }
@@ -67,6 +68,25 @@ ok t_cmp(json($response)->{error_description}, qr/disabled/, 'says it is disable
 $meta = json(ua()->get("$closed/.well-known/oauth-authorization-server"));
 ok !exists $meta->{registration_endpoint};
 ok t_cmp($meta->{issuer}, $closed =~ s/localhost/127.0.0.1/r, 'its own issuer');
+
+# ---- codes expire (MCPCodeLifetime 1 here); the store is shared, so a
+# client registered on the main server is known here too
+my (undef, $pub) = MCP::AS::register_client();
+$uri = URI->new("$closed/oauth/authorize");
+my %short = (%req, client_id => $pub->{client_id});
+$uri->query_form(%short);
+$request = HTTP::Request->new(GET => $uri);
+$request->authorization_basic('alice', 'wonderland-pass');
+my $page = ua()->request($request);
+my $form = MCP::AS::consent_form($page);
+my $approve = HTTP::Request::Common::POST("$closed/oauth/authorize", [%$form, mcp_consent => 'approve']);
+$approve->authorization_basic('alice', 'wonderland-pass');
+%q = URI->new(ua()->request($approve)->header('Location') // '')->query_form;
+ok t_cmp(length($q{code} // ''), 43, 'a code from the short-lived-code server');
+sleep 3;
+$response = ua()->post("$closed/oauth/token", [grant_type => 'authorization_code', code => $q{code},
+    code_verifier => $verifier, client_id => $pub->{client_id}]);
+ok t_cmp(json($response)->{error}, 'invalid_grant', 'after its lifetime the code is refused');
 
 # ---- the store file is private to the server's user
 my $mode = (stat(Apache::Test::vars('t_dir') . '/state/as.db'))[2];
