@@ -119,6 +119,7 @@ int mcp_as_scope_supported(const mcp_as_server_conf *conf, const char *scope);
 
 typedef struct mcp_as_txn mcp_as_txn;
 
+void mcp_as_store_pre_config(apr_pool_t *pconf);
 int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                       mcp_as_server_conf *conf, apr_hash_t *stores);
 /* Removes expired codes markers and revocations (now and then). */
@@ -147,11 +148,18 @@ void mcp_as_cache_pre_config(apr_pool_t *pconf);
 int mcp_as_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                              server_rec *s);
 void mcp_as_cache_child_init(apr_pool_t *pchild, server_rec *s);
-int mcp_as_cache_store(request_rec *r, const char *key, const char *value,
-                       apr_time_t expiry);
+/*
+ * Cache keys are SHA-256(kind ":" secret), binary: the secret never sits in
+ * shared memory, and shmcb, which picks a subcache by the key's first
+ * byte, spreads them over all of its subcaches.
+ */
+const unsigned char *mcp_as_cache_key(apr_pool_t *pool, const char *kind,
+                                      const char *secret);
+int mcp_as_cache_store(request_rec *r, const unsigned char *key,
+                       const char *value, apr_time_t expiry);
 /* MCP_OK and *value, or MCP_ERROR when absent or expired. */
-int mcp_as_cache_get(request_rec *r, const char *key, char **value);
-void mcp_as_cache_remove(request_rec *r, const char *key);
+int mcp_as_cache_get(request_rec *r, const unsigned char *key, char **value);
+void mcp_as_cache_remove(request_rec *r, const unsigned char *key);
 
 /* ------------------------------------------------------------ keys (mcp_as_keys.c) */
 int mcp_as_keys_load(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
@@ -207,8 +215,13 @@ int mcp_as_client_authenticate(request_rec *r, mcp_as_server_conf *conf,
                                apr_table_t *form, mcp_as_client **client,
                                int *reply);
 
+/* OAuth 2.1 §2.3.1 / RFC 8252 redirect URI rules (mcp_as_register.c). */
+int mcp_as_redirect_uri_valid(apr_pool_t *pool, const char *uri,
+                              const char **why);
+
 /* ------------------------------------------------------------ CIMD (mcp_as_cimd.c) */
 int mcp_as_cimd_is_url(const char *client_id);
+void mcp_as_cimd_global_init(apr_pool_t *pconf);
 int mcp_as_cimd_fetch(request_rec *r, mcp_as_server_conf *conf,
                       const char *client_id, mcp_as_client **client,
                       const char **error);

@@ -296,8 +296,7 @@ int mcp_as_issue_code(request_rec *r, mcp_as_server_conf *conf,
     json_object_set_new(value, "resource", json_string(request->resource));
     json_object_set_new(value, "sub", json_string(r->user));
     json_object_set_new(value, "exp", json_integer(expires));
-    if (mcp_as_cache_store(r, apr_pstrcat(r->pool, "code:",
-                               mcp_sha256_b64url(r->pool, code), NULL),
+    if (mcp_as_cache_store(r, mcp_as_cache_key(r->pool, "code", code),
                            mcp_json_dump(r->pool, value),
                            apr_time_from_sec(expires)) != MCP_OK) {
         return mcp_as_redirect(r, conf, request, "error",

@@ -19,6 +19,9 @@
 
 #define CACHE_MUTEX_TYPE "mcp-as-cache"
 #define CACHE_VALUE_MAX  8192
+/* shmcb's own default (512 KB) holds about a thousand codes; 4 MiB holds
+ * several thousand, in a file under DefaultRuntimeDir */
+#define CACHE_DEFAULT_ARGS "mcp_as_cache(4194304)"
 
 /* Set while reading the configuration and in post_config, read-only after. */
 static const ap_socache_provider_t *cache_provider;
@@ -73,7 +76,8 @@ static apr_status_t cache_destroy(void *data)
 int mcp_as_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                              server_rec *s)
 {
-    struct ap_socache_hints hints = { 512, CACHE_VALUE_MAX, 600 };
+    /* ids are 32-byte digests, values a few hundred bytes of JSON */
+    struct ap_socache_hints hints = { MCP_SHA256_LEN, 400, 60 };
     apr_status_t rv;
 
     if (cache_provider == NULL) {
@@ -86,7 +90,8 @@ int mcp_as_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                          "mod_socache_shmcb or set MCPCache");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        error = cache_provider->create(&cache_instance, NULL, ptemp, pconf);
+        error = cache_provider->create(&cache_instance, CACHE_DEFAULT_ARGS,
+                                       ptemp, pconf);
         if (error != NULL) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04002)
                          "MCPCache: %s", error);
@@ -135,8 +140,18 @@ static void cache_unlock(request_rec *r)
     }
 }
 
-int mcp_as_cache_store(request_rec *r, const char *key, const char *value,
-                       apr_time_t expiry)
+const unsigned char *mcp_as_cache_key(apr_pool_t *pool, const char *kind,
+                                      const char *secret)
+{
+    unsigned char *digest = apr_palloc(pool, MCP_SHA256_LEN);
+    const char *input = apr_pstrcat(pool, kind, ":", secret, NULL);
+
+    mcp_sha256(input, strlen(input), digest);
+    return digest;
+}
+
+int mcp_as_cache_store(request_rec *r, const unsigned char *key,
+                       const char *value, apr_time_t expiry)
 {
     apr_status_t rv;
 
@@ -145,8 +160,7 @@ int mcp_as_cache_store(request_rec *r, const char *key, const char *value,
     }
     cache_lock(r);
     rv = cache_provider->store(cache_instance, r->server,
-                               (const unsigned char *)key,
-                               (unsigned int)strlen(key), expiry,
+                               key, MCP_SHA256_LEN, expiry,
                                (unsigned char *)apr_pstrdup(r->pool, value),
                                (unsigned int)strlen(value) + 1, r->pool);
     cache_unlock(r);
@@ -159,7 +173,7 @@ int mcp_as_cache_store(request_rec *r, const char *key, const char *value,
     return MCP_OK;
 }
 
-int mcp_as_cache_get(request_rec *r, const char *key, char **value)
+int mcp_as_cache_get(request_rec *r, const unsigned char *key, char **value)
 {
     unsigned char *buffer;
     unsigned int len = CACHE_VALUE_MAX;
@@ -171,8 +185,7 @@ int mcp_as_cache_get(request_rec *r, const char *key, char **value)
     buffer = apr_palloc(r->pool, CACHE_VALUE_MAX);
     cache_lock(r);
     rv = cache_provider->retrieve(cache_instance, r->server,
-                                  (const unsigned char *)key,
-                                  (unsigned int)strlen(key), buffer, &len,
+                                  key, MCP_SHA256_LEN, buffer, &len,
                                   r->pool);
     cache_unlock(r);
     if (rv != APR_SUCCESS || len == 0 || buffer[len - 1] != '\0') {
@@ -182,14 +195,13 @@ int mcp_as_cache_get(request_rec *r, const char *key, char **value)
     return MCP_OK;
 }
 
-void mcp_as_cache_remove(request_rec *r, const char *key)
+void mcp_as_cache_remove(request_rec *r, const unsigned char *key)
 {
     if (cache_instance == NULL) {
         return;
     }
     cache_lock(r);
     cache_provider->remove(cache_instance, r->server,
-                           (const unsigned char *)key,
-                           (unsigned int)strlen(key), r->pool);
+                           key, MCP_SHA256_LEN, r->pool);
     cache_unlock(r);
 }

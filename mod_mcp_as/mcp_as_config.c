@@ -36,7 +36,7 @@ void *mcp_as_create_server_config(apr_pool_t *pool, server_rec *s)
     conf->code_lifetime = DEFAULT_CODE_LIFETIME;
     conf->store_driver = DEFAULT_STORE_DRIVER;
     conf->store_params = DEFAULT_STORE_PATH;
-    conf->cimd = 0;             /* until documents are fetched */
+    conf->cimd = 1;
     return conf;
 }
 

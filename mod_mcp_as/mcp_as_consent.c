@@ -34,8 +34,7 @@ static int csrf_make(request_rec *r, const char *binding, char **token)
     }
     json_object_set_new(value, "user", json_string(r->user));
     json_object_set_new(value, "binding", json_string(binding));
-    return mcp_as_cache_store(r, apr_pstrcat(r->pool, "csrf:",
-                                  mcp_sha256_b64url(r->pool, *token), NULL),
+    return mcp_as_cache_store(r, mcp_as_cache_key(r->pool, "csrf", *token),
                               mcp_json_dump(r->pool, value),
                               apr_time_from_sec(mcp_as_now() + CSRF_LIFETIME));
 }
@@ -43,15 +42,15 @@ static int csrf_make(request_rec *r, const char *binding, char **token)
 /* Checks and consumes a CSRF token: same user, same request. */
 static int csrf_check(request_rec *r, const char *token, const char *binding)
 {
-    const char *key, *error, *user, *bound;
+    const unsigned char *key;
+    const char *error, *user, *bound;
     char *text;
     json_t *value;
 
     if (token == NULL || strlen(token) != 43) {
         return MCP_ERROR;
     }
-    key = apr_pstrcat(r->pool, "csrf:", mcp_sha256_b64url(r->pool, token),
-                      NULL);
+    key = mcp_as_cache_key(r->pool, "csrf", token);
     if (mcp_as_cache_get(r, key, &text) != MCP_OK) {
         return MCP_ERROR;
     }

@@ -24,7 +24,7 @@ static int reg_error(request_rec *r, const char *error, const char *why)
  * host, or a private-use scheme for native apps; never a fragment,
  * userinfo, wildcard, relative URI or a scheme that runs code.
  */
-static int redirect_uri_valid(apr_pool_t *pool, const char *uri,
+int mcp_as_redirect_uri_valid(apr_pool_t *pool, const char *uri,
                               const char **why)
 {
     static const char *const refused[] = {
@@ -316,7 +316,7 @@ int mcp_as_handle_register(request_rec *r, mcp_as_server_conf *conf)
         }
         for (i = 0; i < json_array_size(redirects); i++) {
             const char *uri = json_string_value(json_array_get(redirects, i));
-            if (!redirect_uri_valid(r->pool, uri, &why)) {
+            if (!mcp_as_redirect_uri_valid(r->pool, uri, &why)) {
                 return reg_error(r, "invalid_redirect_uri",
                     apr_psprintf(r->pool, "redirect URI '%s' %s",
                                  mcp_printable(r->pool, uri, 200), why));

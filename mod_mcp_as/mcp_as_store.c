@@ -25,6 +25,7 @@
 #include <http_log.h>
 #include <ap_mpm.h>
 #include <unixd.h>
+#include <util_mutex.h>
 
 #include "mcp_common.h"
 #include "mcp_as.h"
@@ -36,6 +37,7 @@
 #define ACQUIRE_TIMEOUT (apr_time_from_sec(10))
 
 struct mcp_as_store {
+    apr_global_mutex_t *writer;     /* SQLite: one writer at a time */
     const char *driver_name;
     const char *params;
     const apr_dbd_driver_t *driver;
@@ -54,7 +56,15 @@ struct mcp_as_txn {
     request_rec *r;
     mcp_as_store *store;
     store_connection *connection;
+    int locked;                     /* holds store->writer */
 };
+
+#define WRITER_MUTEX_TYPE "mcp-as-store"
+
+void mcp_as_store_pre_config(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, WRITER_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
 
 static const char *const schema_v1[] = {
     "CREATE TABLE IF NOT EXISTS clients ("
@@ -347,6 +357,19 @@ int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     }
     if (store->is_sqlite) {
         sqlite_give_to_child(ptemp, store->params, s);
+        /*
+         * SQLite lets one writer in at a time and makes the others poll
+         * with sleeps, which collapses under concurrent writers from
+         * several processes; a global mutex queues them instead.
+         */
+        rv = ap_global_mutex_create(&store->writer, NULL, WRITER_MUTEX_TYPE,
+                                    apr_psprintf(ptemp, "%pp", (void *)store),
+                                    s, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(04027)
+                         "MCPStore: cannot create the SQLite writer mutex");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     apr_hash_set(stores, key, APR_HASH_KEY_STRING, store);
     conf->store = store;
@@ -449,6 +472,10 @@ void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
         if (store == NULL || store->connections != NULL) {
             continue;
         }
+        if (store->writer != NULL) {
+            apr_global_mutex_child_init(&store->writer,
+                apr_global_mutex_lockfile(store->writer), pchild);
+        }
         rv = apr_reslist_create(&store->connections, 0, 1, threads,
                                 apr_time_from_sec(60), connection_construct,
                                 connection_destruct, store, pchild);
@@ -460,6 +487,37 @@ void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
         apr_reslist_timeout_set(store->connections, ACQUIRE_TIMEOUT);
         apr_pool_pre_cleanup_register(pchild, store, connections_destroy);
     }
+}
+
+static void txn_release(mcp_as_txn *txn, int broken)
+{
+    if (txn->locked) {
+        apr_global_mutex_unlock(txn->store->writer);
+        txn->locked = 0;
+    }
+    if (txn->connection == NULL) {
+        return;
+    }
+    if (broken) {
+        apr_reslist_invalidate(txn->store->connections, txn->connection);
+    }
+    else {
+        apr_reslist_release(txn->store->connections, txn->connection);
+    }
+    txn->connection = NULL;
+}
+
+static apr_status_t txn_cleanup(void *data)
+{
+    mcp_as_txn *txn = data;
+
+    if (txn->connection != NULL) {
+        int nrows;
+        int rc = apr_dbd_query(txn->store->driver, txn->connection->handle,
+                               &nrows, "ROLLBACK");
+        txn_release(txn, rc != 0);
+    }
+    return APR_SUCCESS;
 }
 
 int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
@@ -497,31 +555,29 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     txn->r = r;
     txn->store = store;
     txn->connection = resource;
+    if (write && store->writer != NULL) {
+        rv = apr_global_mutex_lock(store->writer);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(04028)
+                          "MCPStore: cannot take the writer mutex");
+            apr_reslist_release(store->connections, resource);
+            return MCP_AS_STORE_UNAVAILABLE;
+        }
+        txn->locked = 1;
+    }
+    /* whatever happens to the request, the transaction ends with it */
+    apr_pool_cleanup_register(r->pool, txn, txn_cleanup, apr_pool_cleanup_null);
     rc = apr_dbd_query(store->driver, txn->connection->handle, &nrows,
                        store->is_sqlite && write ? "BEGIN IMMEDIATE" : "BEGIN");
     if (rc != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(04023)
                       "MCPStore: cannot begin a transaction: %s",
                       apr_dbd_error(store->driver, txn->connection->handle, rc));
-        apr_reslist_release(store->connections, resource);
+        txn_release(txn, 0);
         return MCP_AS_STORE_UNAVAILABLE;
     }
     *out = txn;
     return MCP_AS_STORE_OK;
-}
-
-static void txn_release(mcp_as_txn *txn, int broken)
-{
-    if (txn->connection == NULL) {
-        return;
-    }
-    if (broken) {
-        apr_reslist_invalidate(txn->store->connections, txn->connection);
-    }
-    else {
-        apr_reslist_release(txn->store->connections, txn->connection);
-    }
-    txn->connection = NULL;
 }
 
 int mcp_as_txn_commit(mcp_as_txn *txn)

@@ -111,7 +111,8 @@ static int grant_authorization_code(request_rec *r, mcp_as_server_conf *conf,
     const char *verifier = apr_table_get(form, "code_verifier");
     const char *redirect_uri = apr_table_get(form, "redirect_uri");
     const char *resource = apr_table_get(form, "resource");
-    const char *code_hash, *cache_key, *error, *stored_redirect, *family = "";
+    const unsigned char *cache_key;
+    const char *code_hash, *error, *stored_redirect, *family = "";
     const char *challenge, *refresh_hash = NULL;
     char *text, *jwt, *refresh = NULL;
     mcp_as_token_claims claims;
@@ -135,7 +136,7 @@ static int grant_authorization_code(request_rec *r, mcp_as_server_conf *conf,
         return token_error(r, "invalid_grant", "unknown or expired code");
     }
     code_hash = mcp_sha256_b64url(r->pool, code);
-    cache_key = apr_pstrcat(r->pool, "code:", code_hash, NULL);
+    cache_key = mcp_as_cache_key(r->pool, "code", code);
     if (mcp_as_cache_get(r, cache_key, &text) != MCP_OK) {
         rc = revoke_code_products(r, conf, code_hash, client->client_id);
         if (rc == MCP_AS_STORE_UNAVAILABLE) {

@@ -25,6 +25,7 @@
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     mcp_as_cache_pre_config(pconf);
+    mcp_as_store_pre_config(pconf);
     return OK;
 }
 
@@ -52,6 +53,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    mcp_as_cimd_global_init(pconf);
     for (s = main_server; s != NULL; s = s->next) {
         mcp_as_server_conf *conf = MCP_AS_CONF(s);
         if (!conf->issuer_set) {
