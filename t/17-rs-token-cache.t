@@ -22,13 +22,15 @@ sub hash_of { substr(encode_base64url(sha256($_[0])), 0, 12) }
 # the same token, several times: verified, then found in the cache
 my $token = mint();
 my $hits = 0;
-for (1 .. 8) {
+for (1 .. 20) {
     my $r = GET '/rs/echo?text=hi', bearer($token);
     die "unexpected " . $r->code unless $r->code == 200;
 }
 my $hash = hash_of($token);
 $hits = () = log_text() =~ /AH20024: mod_mcp_rs: token \Q$hash\E found in the token cache/g;
-check $hits >= 5, "a reused token is served from the cache ($hits of 8 requests)";
+# each process verifies it once (httpd runs up to 3 children here, and may
+# replace one); every other request is a hit
+check $hits >= 10, "a reused token is served from the cache ($hits of 20 requests)";
 check index(log_text(), $token) < 0, 'the cache key in the log is a hash, not the token';
 
 # a hit re-checks the audience: cached at /rs, refused at another resource
