@@ -43,5 +43,13 @@ for mode in dcr confidential cimd agent; do
 done
 interop_summary $sdk_ok "@modelcontextprotocol/sdk $(version @modelcontextprotocol/sdk): discovery, $sdk_modes; $sdk_checks"
 
+# --- oauth4webapi, strict
+if (cd "$interop" && node oauth4webapi-client.mjs "$base") >"$work/oauth4webapi.log" 2>&1; then
+    interop_summary OK "oauth4webapi $(version oauth4webapi): $(sed -n 's/^oauth4webapi: //p' "$work/oauth4webapi.log")"
+else
+    sed 's/^/    /' "$work/oauth4webapi.log" | tail -30 >&2
+    interop_summary FAIL "oauth4webapi $(version oauth4webapi)"
+fi
+
 echo "interop: $(($(date +%s) - started)) s"
 exit $interop_status
