@@ -51,5 +51,18 @@ else
     interop_summary FAIL "oauth4webapi $(version oauth4webapi)"
 fi
 
+# --- mcp-remote, with $BROWSER playing the user
+mkdir -p "$work/home"
+if (cd "$interop" && HOME="$work/home" MCP_REMOTE_CONFIG_DIR="$work/mcp-remote" \
+        BROWSER="$interop/play-browser.mjs" INTEROP_BROWSER_LOG="$work/browser.log" \
+        INTEROP_MCP_REMOTE_LOG="$work/mcp-remote.stderr" \
+        node mcp-remote-client.mjs "$base") >"$work/mcp-remote.log" 2>&1; then
+    interop_summary OK "mcp-remote $(version mcp-remote): $(sed -n 's/^mcp-remote: //p' "$work/mcp-remote.log")"
+else
+    sed 's/^/    /' "$work/mcp-remote.log" | tail -20 >&2
+    sed 's/^/    mcp-remote: /' "$work/mcp-remote.stderr" 2>/dev/null | tail -30 >&2
+    interop_summary FAIL "mcp-remote $(version mcp-remote)"
+fi
+
 echo "interop: $(($(date +%s) - started)) s"
 exit $interop_status
