@@ -64,5 +64,25 @@ else
     interop_summary FAIL "mcp-remote $(version mcp-remote)"
 fi
 
+# --- the MCP conformance suite: authorization-server scenarios against
+# mod_mcp_as, and the server scenarios an echo tool can honour against
+# mcp-echo (the others need the suite's own test tools, prompts, resources)
+conformance_ok=OK; conformance_done=""
+for part in "authorization" "server server-initialize ping tools-list dns-rebinding-protection"; do
+    # shellcheck disable=SC2086
+    set -- $part
+    kind=$1; shift
+    (cd "$interop" && node conformance.mjs "$kind" "$base" "$out/conformance" "$@") \
+        >"$work/conformance-$kind.log" 2>&1 || true
+    if grep -q "^conformance $kind: [1-9][0-9]* passed, 0 failed" "$work/conformance-$kind.log"; then
+        conformance_done="$conformance_done${conformance_done:+; }$kind: $(sed -n 's/^ok   \([^:]*\):.*/\1/p' \
+            "$work/conformance-$kind.log" | paste -sd, - | sed 's/,/, /g')"
+    else
+        conformance_ok=FAIL; conformance_done="$conformance_done${conformance_done:+; }$kind FAILED"
+        sed 's/^/    /' "$work/conformance-$kind.log" | tail -30 >&2
+    fi
+done
+interop_summary $conformance_ok "@modelcontextprotocol/conformance $(version @modelcontextprotocol/conformance): $conformance_done"
+
 echo "interop: $(($(date +%s) - started)) s"
 exit $interop_status
