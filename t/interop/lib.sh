@@ -82,7 +82,7 @@ interop_start_httpd() {
         chown -R www-data:www-data "$state"
     fi
     set -- -f "$conf" -C "Define INTEROP_DIR $state" -C "Define INTEROP_PORT $port" \
-        -C "Define MCP_BUILD_DIR $build" -C "Define APACHE_MODULE_DIR $(apxs -q LIBEXECDIR)" "$@"
+        -C "Define MCP_BUILD_DIR $build" -C "Define APACHE_MODULE_DIR $(apxs -q LIBEXECDIR)" -C "Define INTEROP_CONF_DIR $interop" "$@"
     "$build/t/bin/httpd" "$@" -t >"$work/configtest.out" 2>&1 \
         || { cat "$work/configtest.out" >&2; echo "$interop_name: httpd configtest failed" >&2; exit 1; }
     "$build/t/bin/httpd" "$@" -k start \

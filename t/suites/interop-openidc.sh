@@ -1,0 +1,42 @@
+#!/bin/sh
+# Login through an external OpenID provider, the recommended production
+# set-up (conf/mcp_as-openidc.conf.example): Debian's mod_auth_openidc
+# protects the authorization endpoint; its provider is oidc-provider (npm,
+# pinned in t/interop/package-lock.json) on 127.0.0.1.  Chromium (Debian,
+# driven by playwright-core) signs in at the provider; mcp-client completes
+# and the access token's sub is the provider's user.
+# Usage: interop-openidc.sh BUILDDIR
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:?usage: interop-openidc.sh BUILDDIR}" && pwd)
+. "$top/scripts/lib.sh"
+mcp_install_packages chromium libapache2-mod-auth-openidc
+. "$top/t/interop/lib.sh"
+interop_init interop-openidc
+started=$(date +%s)
+
+port=$(interop_free_port)
+op_port=$(interop_free_port)
+while [ "$op_port" = "$port" ]; do op_port=$(interop_free_port); done
+op_secret=$(openssl rand -hex 24)
+(cd "$interop" && exec node op.mjs "$op_port" "http://127.0.0.1:$port/oidc/callback" "$op_secret") \
+    >"$work/op.log" 2>&1 &
+interop_pids="$interop_pids $!"
+interop_wait_port "$op_port" || { cat "$work/op.log" >&2; echo "interop-openidc: the OpenID provider did not start" >&2; exit 1; }
+
+mkdir -p "$work/httpd"
+(umask 077 && printf 'OIDCClientSecret %s\nOIDCCryptoPassphrase %s\n' "$op_secret" "$(openssl rand -hex 32)" \
+    > "$work/httpd/openidc-secrets.conf")
+interop_start_httpd "$interop/httpd.conf" -D INTEROP_OPENIDC -C "Define OP_PORT $op_port"
+
+if (cd "$interop" && node openidc-browser.mjs "$base" "http://127.0.0.1:$op_port" "$build/client/mcp-client" "$work") \
+        >"$work/openidc.log" 2>&1; then
+    interop_summary OK "mod_auth_openidc $(dpkg-query -W -f='${Version}' libapache2-mod-auth-openidc) + oidc-provider $(node -p "require('$interop/node_modules/oidc-provider/package.json').version"): $(sed -n 's/^openidc: //p' "$work/openidc.log")"
+else
+    sed 's/^/    /' "$work/openidc.log" | tail -30 >&2
+    sed 's/^/    op: /' "$work/op.log" | tail -10 >&2
+    grep -i openidc "$state/error_log" | tail -10 | sed 's/^/    httpd: /' >&2 || true
+    interop_summary FAIL "mod_auth_openidc + oidc-provider"
+fi
+echo "interop-openidc: $(($(date +%s) - started)) s"
+exit $interop_status
