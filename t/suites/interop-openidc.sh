@@ -29,9 +29,34 @@ mkdir -p "$work/httpd"
     > "$work/httpd/openidc-secrets.conf")
 interop_start_httpd "$interop/httpd.conf" -D INTEROP_OPENIDC -C "Define OP_PORT $op_port"
 
+# The documented example passes configtest (with this run's paths)
+modules=$(apxs -q LIBEXECDIR)
+sed -e "s#/var/lib/mod_mcp/#$work/example-#; s#/etc/apache2/mcp-oidc-secrets.conf#$state/openidc-secrets.conf#" \
+    -e "s#/usr/lib/apache2/modules/#$modules/#" "$top/conf/mcp_as-openidc.conf.example" > "$work/example.conf"
+cat > "$work/example-main.conf" <<EOT
+ServerRoot "$work"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$(interop_free_port)
+PidFile "$work/example.pid"
+ErrorLog "$work/example-error_log"
+LoadModule mpm_event_module $modules/mod_mpm_event.so
+LoadModule authz_core_module $modules/mod_authz_core.so
+LoadModule authn_core_module $modules/mod_authn_core.so
+LoadModule authz_user_module $modules/mod_authz_user.so
+LoadModule mcp_as_module $build/mod_mcp_as/.libs/mod_mcp_as.so
+Include "$work/example.conf"
+EOT
+if "$build/t/bin/httpd" -t -f "$work/example-main.conf" >"$work/example-configtest.out" 2>&1; then
+    example="conf/mcp_as-openidc.conf.example passes configtest"
+else
+    sed 's/^/    /' "$work/example-configtest.out" >&2
+    interop_summary FAIL "conf/mcp_as-openidc.conf.example does not pass configtest"
+    example="conf/mcp_as-openidc.conf.example FAILS configtest"
+fi
+
 if (cd "$interop" && node openidc-browser.mjs "$base" "http://127.0.0.1:$op_port" "$build/client/mcp-client" "$work") \
         >"$work/openidc.log" 2>&1; then
-    interop_summary OK "mod_auth_openidc $(dpkg-query -W -f='${Version}' libapache2-mod-auth-openidc) + oidc-provider $(node -p "require('$interop/node_modules/oidc-provider/package.json').version"): $(sed -n 's/^openidc: //p' "$work/openidc.log")"
+    interop_summary OK "mod_auth_openidc $(dpkg-query -W -f='${Version}' libapache2-mod-auth-openidc) + oidc-provider $(node -p "require('$interop/node_modules/oidc-provider/package.json').version"): $(sed -n 's/^openidc: //p' "$work/openidc.log"); $example"
 else
     sed 's/^/    /' "$work/openidc.log" | tail -30 >&2
     sed 's/^/    op: /' "$work/op.log" | tail -10 >&2
