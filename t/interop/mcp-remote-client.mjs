@@ -1,6 +1,7 @@
 // mcp-remote, the stdio-to-remote proxy desktop assistants use, in front of
 // the echo tool: an MCP client (the SDK's stdio transport, as a desktop
-// assistant would) starts it; mcp-remote meets the 401, discovers,
+// assistant would) starts it as a desktop assistant's configuration does,
+// `mcp-remote URL` with no options; mcp-remote meets the 401, discovers,
 // registers and opens $BROWSER (play-browser.mjs plays the user); then
 // tools/list and tools/call echo round-trip through it.  A second start
 // reuses the stored tokens without a browser.
@@ -21,7 +22,7 @@ const stderrLog = fs.openSync(process.env.INTEROP_MCP_REMOTE_LOG || '/dev/null',
 async function session(text) {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [proxy, new URL('/mcp', base).href, '--host', '127.0.0.1', '--transport', 'http-only'],
+    args: [proxy, new URL('/mcp', base).href],
     env: { ...process.env }, stderr: stderrLog,
   });
   const client = new Client({ name: 'desktop-assistant-stand-in', version: '1.0.0' });
