@@ -7,6 +7,7 @@
 #                          the user alice / alice-password-1 (Basic and the
 #                          login page); state in $state
 #   interop_summary OK|FAIL TEXT   one line per client
+#   interop_finish         stop, check httpd's logs, exit with the status
 interop=$top/t/interop
 interop_status=0
 
@@ -29,14 +30,16 @@ interop_init() {
     out=$build/t/logs/interop
     mkdir -p "$out"
     interop_pids=""
+    interop_started=$(date +%s)
     trap 'interop_cleanup' EXIT
     trap 'exit 1' INT TERM
 }
 
-interop_cleanup() {
+interop_stop() {
     for pid in $interop_pids; do
         kill "$pid" 2>/dev/null || true
     done
+    interop_pids=""
     if [ -n "${state:-}" ] && [ -f "$state/httpd.pid" ]; then
         httpd_pid=$(cat "$state/httpd.pid")
         kill "$httpd_pid" 2>/dev/null || true
@@ -45,8 +48,32 @@ interop_cleanup() {
         while kill -0 "$httpd_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
         cp "$state/error_log" "$out/$interop_name.error_log" 2>/dev/null || true
         cp "$state/access_log" "$out/$interop_name.access_log" 2>/dev/null || true
+        rm -f "$state/httpd.pid"
     fi
+}
+
+interop_cleanup() {
+    interop_stop
     [ "${INTEROP_KEEP:-}" = 1 ] || rm -rf "$work"
+}
+
+# Stops everything, then fails the suite on any sanitizer report or 5xx
+# answer in httpd's logs (the modules are built with ASan and UBSan in CI),
+# says how long it took and exits with the suite's status.
+interop_finish() {
+    interop_stop
+    if [ -f "$out/$interop_name.error_log" ] \
+       && grep -E 'AddressSanitizer|runtime error:|LeakSanitizer' "$out/$interop_name.error_log" >&2; then
+        echo "not ok - interop: sanitizer reports in $out/$interop_name.error_log"
+        interop_status=1
+    fi
+    if [ -f "$out/$interop_name.access_log" ] \
+       && grep -E '" 5[0-9][0-9] ' "$out/$interop_name.access_log" >&2; then
+        echo "not ok - interop: httpd answered 5xx (see $out/$interop_name.access_log)"
+        interop_status=1
+    fi
+    echo "$interop_name: $(($(date +%s) - interop_started)) s"
+    exit $interop_status
 }
 
 interop_free_port() {

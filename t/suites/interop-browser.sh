@@ -13,7 +13,6 @@ build=$(cd "${1:?usage: interop-browser.sh BUILDDIR}" && pwd)
 mcp_install_packages chromium
 . "$top/t/interop/lib.sh"
 interop_init interop-browser
-started=$(date +%s)
 
 interop_start_httpd
 if (cd "$interop" && node browser.mjs "$base" "$build/client/mcp-client" "$work" "$out") \
@@ -23,5 +22,4 @@ else
     sed 's/^/    /' "$work/browser.log" | tail -40 >&2
     interop_summary FAIL "playwright-core + Debian chromium"
 fi
-echo "interop-browser: $(($(date +%s) - started)) s"
-exit $interop_status
+interop_finish

@@ -13,7 +13,6 @@ build=$(cd "${1:?usage: interop-openidc.sh BUILDDIR}" && pwd)
 mcp_install_packages chromium libapache2-mod-auth-openidc
 . "$top/t/interop/lib.sh"
 interop_init interop-openidc
-started=$(date +%s)
 
 port=$(interop_free_port)
 op_port=$(interop_free_port)
@@ -63,5 +62,4 @@ else
     grep -i openidc "$state/error_log" | tail -10 | sed 's/^/    httpd: /' >&2 || true
     interop_summary FAIL "mod_auth_openidc + oidc-provider"
 fi
-echo "interop-openidc: $(($(date +%s) - started)) s"
-exit $interop_status
+interop_finish

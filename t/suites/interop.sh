@@ -11,7 +11,6 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:?usage: interop.sh BUILDDIR}" && pwd)
 . "$top/t/interop/lib.sh"
 interop_init interop
-started=$(date +%s)
 
 # A throwaway test CA and a certificate for 127.0.0.1, made for this run
 # only, for the https server that publishes the Client ID Metadata Document.
@@ -84,5 +83,4 @@ for part in "authorization" "server server-initialize ping tools-list dns-rebind
 done
 interop_summary $conformance_ok "@modelcontextprotocol/conformance $(version @modelcontextprotocol/conformance): $conformance_done"
 
-echo "interop: $(($(date +%s) - started)) s"
-exit $interop_status
+interop_finish
