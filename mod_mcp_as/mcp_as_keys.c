@@ -126,13 +126,13 @@ static EVP_PKEY *generate_key(apr_pool_t *ptemp, const char *file,
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     }
     if (pkey == NULL) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04030)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30030)
                      "MCPSigningKey: cannot generate a key for %s", file);
         return NULL;
     }
     fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(04031)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(30031)
                      "MCPSigningKey: cannot create %s", file);
         EVP_PKEY_free(pkey);
         return NULL;
@@ -148,13 +148,13 @@ static EVP_PKEY *generate_key(apr_pool_t *ptemp, const char *file,
         BIO_free(bio);
     }
     if (!ok) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04032)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30032)
                      "MCPSigningKey: cannot write %s", file);
         unlink(file);
         EVP_PKEY_free(pkey);
         return NULL;
     }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(04033)
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(30033)
                  "MCPSigningKey: generated a new %s key in %s",
                  alg ? alg : "ES256", file);
     return pkey;
@@ -173,7 +173,7 @@ static int load_key(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
         pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
         BIO_free(bio);
         if (pkey == NULL) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04034)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30034)
                          "MCPSigningKey: %s is not a PEM private key",
                          key->file);
             return MCP_ERROR;
@@ -186,20 +186,20 @@ static int load_key(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
         }
     }
     else {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(04035)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(30035)
                      "MCPSigningKey: cannot read %s", key->file);
         return MCP_ERROR;
     }
     jwk = jwk_from_pkey(ptemp, pkey, &alg, &error);
     EVP_PKEY_free(pkey);
     if (jwk == NULL) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04036)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30036)
                      "MCPSigningKey: %s: %s", key->file, error);
         return MCP_ERROR;
     }
     mcp_jwk_pool_own(pconf, jwk);
     if (key->alg != NULL && strcmp(key->alg, alg) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04037)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30037)
                      "MCPSigningKey: %s holds an %s key, but %s was asked for",
                      key->file, alg, key->alg);
         return MCP_ERROR;
@@ -212,7 +212,7 @@ static int load_key(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     else {
         char *thumbprint;
         if (mcp_jwk_thumbprint(pconf, jwk, &thumbprint) != MCP_OK) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04038)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30038)
                          "MCPSigningKey: cannot compute the thumbprint of %s",
                          key->file);
             return MCP_ERROR;
@@ -228,7 +228,7 @@ int mcp_as_keys_load(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     int i;
 
     if (conf->keys->nelts == 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04039)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30039)
                      "MCPIssuer %s needs at least one MCPSigningKey FILE "
                      "(generated on first start when absent)", conf->issuer);
         return HTTP_INTERNAL_SERVER_ERROR;
