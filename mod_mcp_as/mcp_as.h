@@ -78,6 +78,7 @@ typedef struct {
     apr_array_header_t *introspectors;  /* client ids allowed to introspect any token */
     int cimd_allow_private;
     int cimd;                           /* Client ID Metadata Documents on/off */
+    const char *cimd_ca_file;           /* CA bundle for fetching them, or NULL */
 
     unsigned int issuer_set:1;
     unsigned int endpoint_base_set:1;
@@ -94,6 +95,7 @@ typedef struct {
     unsigned int introspectors_set:1;
     unsigned int cimd_allow_private_set:1;
     unsigned int cimd_set:1;
+    unsigned int cimd_ca_file_set:1;
 
     /* runtime, filled in post_config */
     mcp_as_store *store;

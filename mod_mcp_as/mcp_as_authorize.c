@@ -315,7 +315,7 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
     const char *error, *action;
     const char **row;
     mcp_as_txn *txn;
-    int rc, status;
+    int rc, status, replayed_get = 0;
 
     if (r->method_number != M_GET && r->method_number != M_POST) {
         apr_table_setn(r->err_headers_out, "Allow", "GET, POST");
@@ -335,12 +335,37 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
             return mcp_as_error_page(r, status, apr_pstrcat(r->pool,
                 "The request is malformed (invalid_request): ", error, NULL));
         }
+        /*
+         * A login page in front of this endpoint (mod_auth_form's inline
+         * login, as in the demo) posts its own fields back to the URL that
+         * asked for a login: the authorization request is in the query
+         * string, the body holds only the login, or nothing once
+         * mod_auth_form has read it.  SetHandler keeps mod_auth_form from
+         * replaying it as the original GET, so a POST with no decision, no
+         * action and no request of its own is answered as that GET.  It can
+         * do nothing a GET cannot: a decision needs a POSTed mcp_consent
+         * and its CSRF token.
+         */
+        if (apr_table_get(params, "mcp_consent") == NULL
+            && apr_table_get(params, "mcp_action") == NULL
+            && apr_table_get(params, "response_type") == NULL
+            && r->args != NULL && r->args[0] != '\0') {
+            replayed_get = 1;
+        }
     }
-    else if (mcp_form_parse(r->pool, r->args ? r->args : "",
-                            r->args ? strlen(r->args) : 0, &params, &error)
-             != MCP_OK) {
-        return mcp_as_error_page(r, HTTP_BAD_REQUEST, apr_pstrcat(r->pool,
-            "The request is malformed (invalid_request): ", error, NULL));
+    if (r->method_number != M_POST || replayed_get) {
+        if (mcp_form_parse(r->pool, r->args ? r->args : "",
+                           r->args ? strlen(r->args) : 0, &params, &error)
+            != MCP_OK) {
+            return mcp_as_error_page(r, HTTP_BAD_REQUEST, apr_pstrcat(r->pool,
+                "The request is malformed (invalid_request): ", error, NULL));
+        }
+        if (replayed_get && (apr_table_get(params, "mcp_consent") != NULL
+                             || apr_table_get(params, "mcp_action") != NULL)) {
+            return mcp_as_error_page(r, HTTP_BAD_REQUEST,
+                "The request is malformed (invalid_request): a decision "
+                "must be in the body of a POST.");
+        }
     }
     action = apr_table_get(params, "mcp_action");
     if (action != NULL) {

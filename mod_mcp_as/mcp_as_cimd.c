@@ -156,6 +156,9 @@ static int fetch(request_rec *r, mcp_as_server_conf *conf, const char *url,
                      ? (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)
                      : (long)CURLPROTO_HTTPS);
 #endif
+    if (conf->cimd_ca_file != NULL) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, conf->cimd_ca_file);
+    }
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)CIMD_TIMEOUT_MS);
