@@ -35,6 +35,8 @@
  * retries a few times), so a locked database answers 503 in seconds. */
 #define SQLITE_BUSY_TIMEOUT_MS 200
 #define ACQUIRE_TIMEOUT (apr_time_from_sec(10))
+/* PostgreSQL advisory lock taken while the schema is created ("mcp_as") */
+#define SCHEMA_LOCK_KEY "120273854488947"
 
 struct mcp_as_store {
     apr_global_mutex_t *writer;     /* SQLite: one writer at a time */
@@ -207,6 +209,22 @@ static int create_schema(apr_pool_t *ptemp, mcp_as_store *store,
            != MCP_OK) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(04026)
                      "MCPStore: cannot switch %s to WAL", store->params);
+        return MCP_ERROR;
+    }
+    /*
+     * Several nodes may start at once on an empty PostgreSQL database, and
+     * CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE
+     * there (one of them fails on the catalog's unique index, and that
+     * node does not start).  A session advisory lock serialises the schema
+     * work; it goes when this connection is closed, right after.
+     */
+    if (!store->is_sqlite
+        && run_pragma(ptemp, driver, handle,
+                      "SELECT pg_advisory_lock(" SCHEMA_LOCK_KEY ")")
+           != MCP_OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(04097)
+                     "MCPStore: cannot take the schema lock: %s",
+                     apr_dbd_error(driver, handle, 0));
         return MCP_ERROR;
     }
     if (run_sql(ptemp, driver, handle, s,
