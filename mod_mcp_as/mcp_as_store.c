@@ -59,6 +59,7 @@ struct mcp_as_txn {
     mcp_as_store *store;
     store_connection *connection;
     int locked;                     /* holds store->writer */
+    int autocommit;                 /* a read on PostgreSQL: no BEGIN/COMMIT */
 };
 
 #define WRITER_MUTEX_TYPE "mcp-as-store"
@@ -530,9 +531,11 @@ static apr_status_t txn_cleanup(void *data)
     mcp_as_txn *txn = data;
 
     if (txn->connection != NULL) {
-        int nrows;
-        int rc = apr_dbd_query(txn->store->driver, txn->connection->handle,
+        int nrows, rc = 0;
+        if (!txn->autocommit) {
+            rc = apr_dbd_query(txn->store->driver, txn->connection->handle,
                                &nrows, "ROLLBACK");
+        }
         txn_release(txn, rc != 0);
     }
     return APR_SUCCESS;
@@ -585,6 +588,17 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     }
     /* whatever happens to the request, the transaction ends with it */
     apr_pool_cleanup_register(r->pool, txn, txn_cleanup, apr_pool_cleanup_null);
+    /*
+     * Every read-only transaction is a single SELECT, which PostgreSQL runs
+     * atomically in a transaction of its own: BEGIN and COMMIT around it
+     * would only add two round trips to the shared database.  (SQLite is
+     * in-process, and a read transaction there keeps its WAL snapshot.)
+     */
+    if (!write && !store->is_sqlite) {
+        txn->autocommit = 1;
+        *out = txn;
+        return MCP_AS_STORE_OK;
+    }
     rc = apr_dbd_query(store->driver, txn->connection->handle, &nrows,
                        store->is_sqlite && write ? "BEGIN IMMEDIATE" : "BEGIN");
     if (rc != 0) {
@@ -604,6 +618,10 @@ int mcp_as_txn_commit(mcp_as_txn *txn)
 
     if (txn->connection == NULL) {
         return MCP_AS_STORE_UNAVAILABLE;
+    }
+    if (txn->autocommit) {
+        txn_release(txn, 0);
+        return MCP_AS_STORE_OK;
     }
     rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
                        "COMMIT");
@@ -626,6 +644,10 @@ void mcp_as_txn_abort(mcp_as_txn *txn)
     int nrows, rc;
 
     if (txn == NULL || txn->connection == NULL) {
+        return;
+    }
+    if (txn->autocommit) {
+        txn_release(txn, 0);
         return;
     }
     rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
