@@ -7,6 +7,7 @@
 # balancer (mod_proxy_balancer) whose address is the issuer.
 #
 # Usage: ctl.sh DIR start BUILDDIR [pg_stat_statements]
+#        ctl.sh DIR cold-start
 #        ctl.sh DIR start-node|stop-node|kill-node NAME
 #        ctl.sh DIR start-memcached|stop-memcached
 #        ctl.sh DIR stop
@@ -198,6 +199,7 @@ PORT_A=$PORT_A
 PORT_B=$PORT_B
 LB_PORT=$LB_PORT
 ISSUER='$ISSUER'
+EXTENSION='$extension'
 NODE_A='http://127.0.0.1:$PORT_A'
 NODE_B='http://127.0.0.1:$PORT_B'
 EOE
@@ -236,6 +238,9 @@ cold-start)
     stop_httpd "$dir/node-b/httpd.pid" TERM
     pg psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -q -c "DROP DATABASE mcp_as WITH (FORCE)" \
         -c "CREATE DATABASE mcp_as OWNER mcp_as" postgres >/dev/null
+    if [ -n "$EXTENSION" ]; then
+        pg psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -q -c "CREATE EXTENSION $EXTENSION" mcp_as >/dev/null
+    fi
     rm -f "$dir"/keys/*.pem
     ( start_node a ) & pid_a=$!
     ( start_node b ) & pid_b=$!

@@ -9,7 +9,8 @@
 #   - t/cluster/*.pl (TAP, run by prove; not *.t, which make check would
 #     pick up): cross-node flows, code replay, refresh reuse,
 #     revocation, 20 concurrent redemptions; node failure under load;
-#     memcached restart; signing-key rotation across the nodes;
+#     memcached restart; signing-key rotation across the nodes; database
+#     round trips per code issued, code exchange and client_credentials;
 #   - no sanitizer report and no crashed child in the nodes' error logs.
 # One line per check; everything is stopped on exit; non-zero on failure.
 #
@@ -48,7 +49,8 @@ check() {
     fi
 }
 
-sh "$ctl" "$tmp" start "$builddir"
+# pg_stat_statements: t/cluster/05-db-round-trips.pl counts round trips
+sh "$ctl" "$tmp" start "$builddir" pg_stat_statements
 . "$tmp/env"
 
 same_keys() {
