@@ -35,7 +35,8 @@
  * retries a few times), so a locked database answers 503 in seconds. */
 #define SQLITE_BUSY_TIMEOUT_MS 200
 #define ACQUIRE_TIMEOUT (apr_time_from_sec(10))
-/* PostgreSQL advisory lock taken while the schema is created ("mcp_as") */
+/* PostgreSQL advisory lock held while the schema is created: the bytes
+ * of "mcp_as" read as a number */
 #define SCHEMA_LOCK_KEY "120273854488947"
 
 struct mcp_as_store {

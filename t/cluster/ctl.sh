@@ -104,9 +104,11 @@ lb_conf() {
             echo "LoadModule ${m}_module $moddir/mod_$m.so"
         done
         echo "<Proxy balancer://mcp>"
-        # a node that refuses connections is out for 5 s, then retried
-        echo "    BalancerMember http://127.0.0.1:$PORT_A retry=5 connectiontimeout=1"
-        echo "    BalancerMember http://127.0.0.1:$PORT_B retry=5 connectiontimeout=1"
+        # a node that refuses connections is out for 5 s, then retried; no
+        # pooled connections to the nodes, so that when one dies only the
+        # requests in flight on it fail
+        echo "    BalancerMember http://127.0.0.1:$PORT_A retry=5 connectiontimeout=1 disablereuse=On"
+        echo "    BalancerMember http://127.0.0.1:$PORT_B retry=5 connectiontimeout=1 disablereuse=On"
         echo "</Proxy>"
         echo "ProxyPass / balancer://mcp/"
         echo "ProxyPreserveHost On"
