@@ -19,6 +19,12 @@ extern module AP_MODULE_DECLARE_DATA mcp_as_module;
 APLOG_USE_MODULE(mcp_as);
 #endif
 
+/* http_log.h defines it; static analysers that skip system headers need
+ * to see it too, or the string after it makes no sense to them. */
+#ifndef APLOGNO
+#define APLOGNO(n) "AH" #n ": "
+#endif
+
 /* The handler name (SetHandler mcp-as) and the internal one for metadata. */
 #define MCP_AS_HANDLER          "mcp-as"
 #define MCP_AS_METADATA_HANDLER "mcp-as-metadata"
@@ -118,6 +124,9 @@ int mcp_as_scope_supported(const mcp_as_server_conf *conf, const char *scope);
 #define MCP_AS_STORE_UNAVAILABLE  3   /* locked, down: 503 temporarily_unavailable */
 
 typedef struct mcp_as_txn mcp_as_txn;
+
+/* Ends the string arguments of the statement functions below. */
+#define MCP_AS_END ((const char *)NULL)
 
 void mcp_as_store_pre_config(apr_pool_t *pconf);
 int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,

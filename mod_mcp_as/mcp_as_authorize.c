@@ -133,7 +133,6 @@ int mcp_as_authz_validate(request_rec *r, mcp_as_server_conf *conf,
     const char *method = apr_table_get(params, "code_challenge_method");
     const char *scope = apr_table_get(params, "scope");
     const char *resource = apr_table_get(params, "resource");
-    const char *error;
     int rc, i;
 
     if (client_id == NULL || client_id[0] == '\0') {
@@ -147,7 +146,7 @@ int mcp_as_authz_validate(request_rec *r, mcp_as_server_conf *conf,
             "Please try again.");
     }
     if (rc != MCP_AS_STORE_OK) {
-        error = apr_table_get(r->notes, "mcp-as-cimd-error");
+        const char *error = apr_table_get(r->notes, "mcp-as-cimd-error");
         return mcp_as_error_page(r, HTTP_BAD_REQUEST, apr_pstrcat(r->pool,
             "The application that sent you here is not registered with this "
             "server (unknown client_id)", error ? ": " : ".",
@@ -324,7 +323,7 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
                                  "The authorization endpoint takes GET or POST.");
     }
     if (r->user == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(04080)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(30080)
                       "%s has no authenticated user: protect the authorize "
                       "endpoint with Apache authentication (AuthType, Require "
                       "valid-user)", r->uri);
@@ -361,7 +360,7 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_select1(txn, "consent_get", &row, r->user,
                                     request->client->client_id,
-                                    request->resource, NULL);
+                                    request->resource, MCP_AS_END);
             mcp_as_txn_abort(txn);
         }
         if (rc == MCP_AS_STORE_UNAVAILABLE) {

@@ -214,7 +214,7 @@ static int json_rpc(request_rec *r)
     const char *accept = apr_table_get(r->headers_in, "Accept");
     const char *version = apr_table_get(r->headers_in, "MCP-Protocol-Version");
     json_t *message, *id, *params;
-    const char *method, *error;
+    const char *method;
     json_error_t json_error;
     char *body;
     apr_size_t len;
@@ -283,7 +283,7 @@ static int json_rpc(request_rec *r)
     /* Transports §"Protocol Version Header": after initialization every
      * request names the version; an unknown one is a 400. */
     if (version != NULL && !supported_version(version)) {
-        error = apr_psprintf(r->pool, "unsupported MCP-Protocol-Version %s",
+        const char *error = apr_psprintf(r->pool, "unsupported MCP-Protocol-Version %s",
                              mcp_printable(r->pool, version, 32));
         return rpc_error(r, HTTP_BAD_REQUEST, id, INVALID_REQUEST, error);
     }
