@@ -229,7 +229,7 @@ static void print_content(mcpc_t *c, json_t *result)
 int mcpc_mcp_run(mcpc_t *c)
 {
     session_t session = { NULL, NULL };
-    json_t *params, *result, *arguments;
+    json_t *params, *result, *arguments = NULL;
     const char *version;
     int status = MCP_OK;
 

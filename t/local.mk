@@ -11,7 +11,7 @@ check_PROGRAMS += t/unit/test_client
 TESTS += t/unit/test_client
 t_unit_test_client_SOURCES = t/unit/tap.h t/unit/test_client.c
 t_unit_test_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
-t_unit_test_client_LDADD = client/libmcpc.la common/libmcp.la $(CURL_LIBS) $(APR_LIBS) $(APU_LIBS)
+t_unit_test_client_LDADD = client/libmcpc.la common/libmcp.la $(CURL_LIBS) $(OPENSSL_LIBS) $(APR_LIBS) $(APU_LIBS)
 
 EXTRA_DIST += t/TEST.PL.in t/bin/httpd.in t/httpd-base.conf.in
 
