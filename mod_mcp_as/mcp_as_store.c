@@ -35,6 +35,9 @@
  * retries a few times), so a locked database answers 503 in seconds. */
 #define SQLITE_BUSY_TIMEOUT_MS 200
 #define ACQUIRE_TIMEOUT (apr_time_from_sec(10))
+/* PostgreSQL advisory lock held while the schema is created: the bytes
+ * of "mcp_as" read as a number */
+#define SCHEMA_LOCK_KEY "120273854488947"
 
 struct mcp_as_store {
     apr_global_mutex_t *writer;     /* SQLite: one writer at a time */
@@ -57,6 +60,7 @@ struct mcp_as_txn {
     mcp_as_store *store;
     store_connection *connection;
     int locked;                     /* holds store->writer */
+    int autocommit;                 /* a read on PostgreSQL: no BEGIN/COMMIT */
 };
 
 #define WRITER_MUTEX_TYPE "mcp-as-store"
@@ -207,6 +211,22 @@ static int create_schema(apr_pool_t *ptemp, mcp_as_store *store,
            != MCP_OK) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(30026)
                      "MCPStore: cannot switch %s to WAL", store->params);
+        return MCP_ERROR;
+    }
+    /*
+     * Several nodes may start at once on an empty PostgreSQL database, and
+     * CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE
+     * there (one of them fails on the catalog's unique index, and that
+     * node does not start).  A session advisory lock serialises the schema
+     * work; it goes when this connection is closed, right after.
+     */
+    if (!store->is_sqlite
+        && run_pragma(ptemp, driver, handle,
+                      "SELECT pg_advisory_lock(" SCHEMA_LOCK_KEY ")")
+           != MCP_OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(30097)
+                     "MCPStore: cannot take the schema lock: %s",
+                     apr_dbd_error(driver, handle, 0));
         return MCP_ERROR;
     }
     if (run_sql(ptemp, driver, handle, s,
@@ -515,9 +535,11 @@ static apr_status_t txn_cleanup(void *data)
     mcp_as_txn *txn = data;
 
     if (txn->connection != NULL) {
-        int nrows;
-        int rc = apr_dbd_query(txn->store->driver, txn->connection->handle,
+        int nrows, rc = 0;
+        if (!txn->autocommit) {
+            rc = apr_dbd_query(txn->store->driver, txn->connection->handle,
                                &nrows, "ROLLBACK");
+        }
         txn_release(txn, rc != 0);
     }
     return APR_SUCCESS;
@@ -570,6 +592,17 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     }
     /* whatever happens to the request, the transaction ends with it */
     apr_pool_cleanup_register(r->pool, txn, txn_cleanup, apr_pool_cleanup_null);
+    /*
+     * Every read-only transaction is a single SELECT, which PostgreSQL runs
+     * atomically in a transaction of its own: BEGIN and COMMIT around it
+     * would only add two round trips to the shared database.  (SQLite is
+     * in-process, and a read transaction there keeps its WAL snapshot.)
+     */
+    if (!write && !store->is_sqlite) {
+        txn->autocommit = 1;
+        *out = txn;
+        return MCP_AS_STORE_OK;
+    }
     rc = apr_dbd_query(store->driver, txn->connection->handle, &nrows,
                        store->is_sqlite && write ? "BEGIN IMMEDIATE" : "BEGIN");
     if (rc != 0) {
@@ -589,6 +622,10 @@ int mcp_as_txn_commit(mcp_as_txn *txn)
 
     if (txn->connection == NULL) {
         return MCP_AS_STORE_UNAVAILABLE;
+    }
+    if (txn->autocommit) {
+        txn_release(txn, 0);
+        return MCP_AS_STORE_OK;
     }
     rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
                        "COMMIT");
@@ -611,6 +648,10 @@ void mcp_as_txn_abort(mcp_as_txn *txn)
     int nrows, rc;
 
     if (txn == NULL || txn->connection == NULL) {
+        return;
+    }
+    if (txn->autocommit) {
+        txn_release(txn, 0);
         return;
     }
     rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,

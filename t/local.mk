@@ -21,7 +21,7 @@ dist-tests:
 	mkdir -p $(distdir)/t/conf
 	cp -p $(srcdir)/t/*.t $(distdir)/t/
 	cp -p $(srcdir)/t/conf/*.in $(distdir)/t/conf/
-	for d in lib htdocs cgi-bin keys interop; do \
+	for d in lib htdocs cgi-bin keys interop cluster; do \
 	  if test -d "$(srcdir)/t/$$d"; then \
 	    (cd $(srcdir)/t && find $$d -name node_modules -prune -o -type f -print) | \
 	    while read f; do mkdir -p "$(distdir)/t/`dirname $$f`"; cp -p "$(srcdir)/t/$$f" "$(distdir)/t/$$f"; done; \
