@@ -9,12 +9,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
 work="$top/_build/fuzz"
-mkdir -p "$work"
+mkdir -p "$work/include"
+# the client's files include config.h for their version string; the fuzz
+# build needs no configure run
+printf '#define PACKAGE_VERSION "fuzz"\n#define VERSION "fuzz"\n' >"$work/include/config.h"
 
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-  -I$top/common -I$top/mod_mcp_rs -I$top/mod_mcp_as -I$top/client
+  -I$work/include -I$top/common -I$top/mod_mcp_rs -I$top/mod_mcp_as -I$top/client
   -I$(apxs -q INCLUDEDIR) $(pkg-config --cflags apr-1 apr-util-1 jansson cjose openssl)"
-libs="$(pkg-config --libs apr-1 apr-util-1 jansson cjose openssl)"
+libs="$(pkg-config --libs apr-1 apr-util-1 jansson cjose openssl libcurl)"
 common_sources=$(ls "$top"/common/mcp_*.c | grep -v mcp_httpd.c)
 
 targets=${*:-$(cd "$top/fuzz" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')}
