@@ -21,7 +21,7 @@ my @endpoints = (
     [ '/oauth/token',      'application/x-www-form-urlencoded', { Authorization => basic(agent()) } ],
     [ '/oauth/revoke',     'application/x-www-form-urlencoded', { Authorization => basic(agent()) } ],
     [ '/oauth/introspect', 'application/x-www-form-urlencoded', { Authorization => basic('as-rs', 'as-rs-secret-0123456789') } ],
-    [ '/oauth/authorize',  'application/x-www-form-urlencoded', { Authorization => 'Basic ' . MIME::Base64::encode_base64('alice:alice-password', '') } ],
+    [ '/oauth/authorize',  'application/x-www-form-urlencoded', { Authorization => 'Basic ' . MIME::Base64::encode_base64('alice:wonderland-pass', '') } ],
     [ '/echo',             'application/json', {} ],
     [ '/rs/echo',          'application/json', { bearer(mint()) } ],
     [ '/rs/echo',          'application/json', {} ],
