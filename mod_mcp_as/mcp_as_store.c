@@ -412,10 +412,10 @@ static apr_status_t connection_construct(void **resource, void *params,
                    "PRAGMA synchronous = NORMAL");
     }
     for (i = 0; statements[i].label != NULL; i++) {
-        apr_dbd_prepared_t *statement = NULL;
+        apr_dbd_prepared_t *prepared = NULL;
         int rc = apr_dbd_prepare(store->driver, cpool, connection->handle,
                                  statements[i].sql, statements[i].label,
-                                 &statement);
+                                 &prepared);
         if (rc != 0) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, store->server,
                          APLOGNO(04020) "MCPStore: cannot prepare %s: %s",
@@ -426,7 +426,7 @@ static apr_status_t connection_construct(void **resource, void *params,
             return APR_EGENERAL;
         }
         apr_hash_set(connection->statements, statements[i].label,
-                     APR_HASH_KEY_STRING, statement);
+                     APR_HASH_KEY_STRING, prepared);
     }
     *resource = connection;
     return APR_SUCCESS;
@@ -635,6 +635,8 @@ static const char **collect_args(apr_pool_t *pool, va_list ap, int *count)
     apr_array_header_t *args = apr_array_make(pool, 8, sizeof(const char *));
     const char *arg;
 
+    /* the callers va_start() the list they pass */
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
     while ((arg = va_arg(ap, const char *)) != NULL) {
         APR_ARRAY_PUSH(args, const char *) = arg;
     }
