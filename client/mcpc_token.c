@@ -171,6 +171,9 @@ int mcpc_refresh(mcpc_t *c)
         mcpc_store_save(c);
         return MCP_ERROR;
     }
+    /* mcpc_token_request()
+     * sets fresh whenever it returns MCP_OK */
+    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
     if (fresh->refresh_token == NULL) {
         fresh->refresh_token = old->refresh_token;   /* RFC 6749 §6: the old one stays */
     }
