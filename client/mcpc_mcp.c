@@ -229,7 +229,9 @@ static void print_content(mcpc_t *c, json_t *result)
 int mcpc_mcp_run(mcpc_t *c)
 {
     session_t session = { NULL, NULL };
-    json_t *params, *result, *arguments;
+    /* initialized: the compiler cannot see that rpc() and tool_arguments()
+     * set them whenever they return MCP_OK (gcc -O2 -Wmaybe-uninitialized) */
+    json_t *params, *result = NULL, *arguments = NULL;
     const char *version;
     int status = MCP_OK;
 
@@ -240,9 +242,6 @@ int mcpc_mcp_run(mcpc_t *c)
     if (rpc(c, &session, "initialize", params, 1, &result, NULL) != MCP_OK) {
         return MCP_ERROR;
     }
-    /* rpc() sets result
-     * whenever it returns MCP_OK for a request with an id */
-    /* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
     version = mcp_json_string(result, "protocolVersion");
     session.protocol_version = version ? version : MCPC_PROTOCOL_VERSION;
     mcpc_trace(c, "initialized: protocol %s, server %s", session.protocol_version,
@@ -274,9 +273,6 @@ int mcpc_mcp_run(mcpc_t *c)
         if (tool_arguments(c, &arguments) != MCP_OK) {
             return MCP_ERROR;
         }
-        /* tool_arguments()
-         * sets arguments whenever it returns MCP_OK */
-        /* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
         params = mcp_json_pool_own(c->pool, json_pack("{s:s, s:O}", "name", c->tool,
                                                       "arguments", arguments));
         if (rpc(c, &session, "tools/call", params, 3, &result, NULL) != MCP_OK) {
