@@ -724,6 +724,9 @@ int mcpc_authorize(mcpc_t *c, mcpc_as_t *as, mcpc_client_t *client,
             waitpid(browser, NULL, WNOHANG);
         }
     }
+    /* both callbacks set
+     * query whenever they return MCP_OK (mcpc_fail never does) */
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
     if (mcp_form_parse(c->pool, query, strlen(query), &params, &error) != MCP_OK) {
         return mcpc_fail(c, MCPC_EXIT_PROTOCOL, "the authorization response is malformed: %s",
                          error ? error : "bad query");

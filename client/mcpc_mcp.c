@@ -229,7 +229,9 @@ static void print_content(mcpc_t *c, json_t *result)
 int mcpc_mcp_run(mcpc_t *c)
 {
     session_t session = { NULL, NULL };
-    json_t *params, *result, *arguments = NULL;
+    /* initialized: the compiler cannot see that rpc() and tool_arguments()
+     * set them whenever they return MCP_OK (gcc -O2 -Wmaybe-uninitialized) */
+    json_t *params, *result = NULL, *arguments = NULL;
     const char *version;
     int status = MCP_OK;
 

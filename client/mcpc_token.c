@@ -196,6 +196,9 @@ static int refresh_locked(mcpc_t *c)
         mcpc_store_save(c);
         return MCP_ERROR;
     }
+    /* mcpc_token_request()
+     * sets fresh whenever it returns MCP_OK */
+    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
     if (fresh->refresh_token == NULL) {
         fresh->refresh_token = old->refresh_token;   /* RFC 6749 §6: the old one stays */
     }

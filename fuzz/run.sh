@@ -9,19 +9,27 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
 work="$top/_build/fuzz"
-mkdir -p "$work"
+mkdir -p "$work/include"
+# the client's files include config.h for their version string; the fuzz
+# build needs no configure run
+printf '#define PACKAGE_VERSION "fuzz"\n#define VERSION "fuzz"\n' >"$work/include/config.h"
 
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-  -I$top/common $(pkg-config --cflags apr-1 apr-util-1 jansson cjose openssl)"
-libs="$(pkg-config --libs apr-1 apr-util-1 jansson cjose openssl)"
+  -I$work/include -I$top/common -I$top/mod_mcp_rs -I$top/mod_mcp_as -I$top/client
+  -I$(apxs -q INCLUDEDIR) $(pkg-config --cflags apr-1 apr-util-1 jansson cjose openssl)"
+libs="$(pkg-config --libs apr-1 apr-util-1 jansson cjose openssl libcurl)"
 common_sources=$(ls "$top"/common/mcp_*.c | grep -v mcp_httpd.c)
 
 targets=${*:-$(cd "$top/fuzz" && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')}
 failed=0
 for target in $targets; do
     binary="$work/fuzz_$target"
+    # a target names the module or client files it needs beyond common/ in a
+    # comment: /* fuzz-sources: mod_mcp_rs/mcp_rs_jwt.c */
+    extra_sources=$(sed -n 's|.*fuzz-sources:\(.*\)\*/.*|\1|p' "$top/fuzz/fuzz_$target.c" |
+                    tr ' ' '\n' | sed -n "s|^\(..*\)\$|$top/\1|p")
     # shellcheck disable=SC2086
-    clang $cflags -o "$binary" "$top/fuzz/fuzz_$target.c" $common_sources $libs
+    clang $cflags -o "$binary" "$top/fuzz/fuzz_$target.c" $common_sources $extra_sources $libs
     corpus="$work/corpus-$target"
     mkdir -p "$corpus" "$work/crashes-$target"
     seeds="$top/fuzz/corpus/$target"

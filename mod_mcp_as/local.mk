@@ -8,6 +8,7 @@ mod_mcp_as_mod_mcp_as_la_SOURCES = \
 	mod_mcp_as/mcp_as_authorize.c \
 	mod_mcp_as/mcp_as_cache.c \
 	mod_mcp_as/mcp_as_cimd.c \
+	mod_mcp_as/mcp_as_client_metadata.c \
 	mod_mcp_as/mcp_as_client_auth.c \
 	mod_mcp_as/mcp_as_config.c \
 	mod_mcp_as/mcp_as_consent.c \

@@ -228,9 +228,24 @@ int mcp_as_client_authenticate(request_rec *r, mcp_as_server_conf *conf,
                                apr_table_t *form, mcp_as_client **client,
                                int *reply);
 
-/* OAuth 2.1 §2.3.1 / RFC 8252 redirect URI rules (mcp_as_register.c). */
+/* ------------------------------------------------------------ client metadata (mcp_as_client_metadata.c) */
+/* OAuth 2.1 §2.3.1 / RFC 8252 redirect URI rules. */
 int mcp_as_redirect_uri_valid(apr_pool_t *pool, const char *uri,
                               const char **why);
+
+/* A checked registration request: the metadata to store, or the error. */
+typedef struct {
+    json_t *client;               /* pool-owned; no client_id or secret yet */
+    const char *method;           /* token_endpoint_auth_method */
+    const char *error;            /* invalid_client_metadata, invalid_redirect_uri */
+    const char *description;
+} mcp_as_register_result;
+int mcp_as_register_validate(apr_pool_t *pool, const mcp_as_server_conf *conf,
+                             const char *body, apr_size_t len,
+                             mcp_as_register_result *out);
+/* A Client ID Metadata Document fetched from `url`. */
+int mcp_as_cimd_parse(apr_pool_t *pool, const char *url, const char *text,
+                      apr_size_t len, mcp_as_client **out, const char **error);
 
 /* ------------------------------------------------------------ CIMD (mcp_as_cimd.c) */
 int mcp_as_cimd_is_url(const char *client_id);

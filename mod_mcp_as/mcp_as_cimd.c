@@ -208,90 +208,6 @@ static int fetch(request_rec *r, mcp_as_server_conf *conf, const char *url,
     return MCP_OK;
 }
 
-static int parse_document(request_rec *r, const char *url, const char *text,
-                          apr_size_t len, mcp_as_client **out,
-                          const char **error)
-{
-    static const char *const grants[] = {
-        "authorization_code", "refresh_token", NULL };
-    mcp_as_client *client = apr_pcalloc(r->pool, sizeof(*client));
-    json_t *document, *value;
-    const char *method, *why;
-    size_t i;
-    int j;
-
-    if (mcp_json_parse_object(r->pool, text, len, &document, &why) != MCP_OK) {
-        *error = apr_pstrcat(r->pool, "the document is not a JSON object: ",
-                             why, NULL);
-        return MCP_ERROR;
-    }
-    if (mcp_json_string(document, "client_id") == NULL
-        || strcmp(mcp_json_string(document, "client_id"), url) != 0) {
-        *error = "its client_id is not the URL it was fetched from";
-        return MCP_ERROR;
-    }
-    method = mcp_json_string(document, "token_endpoint_auth_method");
-    if (json_object_get(document, "client_secret") != NULL
-        || (method != NULL && strcmp(method, "none") != 0)) {
-        *error = "a metadata document client cannot use a shared secret "
-                 "(token_endpoint_auth_method must be none)";
-        return MCP_ERROR;
-    }
-    client->client_id = apr_pstrdup(r->pool, url);
-    client->auth_method = "none";
-    client->metadata = document;
-    client->is_metadata_document = 1;
-    client->redirect_uris = apr_array_make(r->pool, 2, sizeof(const char *));
-    value = json_object_get(document, "redirect_uris");
-    if (!json_is_array(value) || json_array_size(value) == 0
-        || json_array_size(value) > 20) {
-        *error = "redirect_uris must be a non-empty array";
-        return MCP_ERROR;
-    }
-    for (i = 0; i < json_array_size(value); i++) {
-        const char *uri = json_string_value(json_array_get(value, i));
-        if (uri == NULL || !mcp_as_redirect_uri_valid(r->pool, uri, &why)) {
-            *error = apr_psprintf(r->pool, "redirect URI %s %s",
-                                  uri ? mcp_printable(r->pool, uri, 200) : "?",
-                                  uri ? why : "is not a string");
-            return MCP_ERROR;
-        }
-        APR_ARRAY_PUSH(client->redirect_uris, const char *) =
-            apr_pstrdup(r->pool, uri);
-    }
-    client->grant_types = apr_array_make(r->pool, 2, sizeof(const char *));
-    value = json_object_get(document, "grant_types");
-    if (value == NULL) {
-        APR_ARRAY_PUSH(client->grant_types, const char *) = "authorization_code";
-        APR_ARRAY_PUSH(client->grant_types, const char *) = "refresh_token";
-    }
-    else if (!json_is_array(value)) {
-        *error = "grant_types must be an array";
-        return MCP_ERROR;
-    }
-    for (i = 0; value != NULL && i < json_array_size(value); i++) {
-        const char *grant = json_string_value(json_array_get(value, i));
-        int known = 0;
-        for (j = 0; grant != NULL && grants[j] != NULL; j++) {
-            known |= strcmp(grant, grants[j]) == 0;
-        }
-        if (!known) {
-            *error = "grant_types may hold authorization_code and "
-                     "refresh_token only";
-            return MCP_ERROR;
-        }
-        APR_ARRAY_PUSH(client->grant_types, const char *) =
-            apr_pstrdup(r->pool, grant);
-    }
-    if (mcp_json_string(document, "client_name") != NULL) {
-        client->name = apr_pstrndup(r->pool,
-            mcp_json_string(document, "client_name"), 256);
-    }
-    client->scope = mcp_json_string(document, "scope");
-    *out = client;
-    return MCP_OK;
-}
-
 static int url_acceptable(request_rec *r, mcp_as_server_conf *conf,
                           const char *url, const char **error)
 {
@@ -329,12 +245,13 @@ int mcp_as_cimd_fetch(request_rec *r, mcp_as_server_conf *conf,
         return MCP_ERROR;
     }
     if (mcp_as_cache_get(r, key, &cached) == MCP_OK) {
-        return parse_document(r, client_id, cached, strlen(cached), client,
-                              error);
+        return mcp_as_cimd_parse(r->pool, client_id, cached, strlen(cached),
+                                 client, error);
     }
     memset(&state, 0, sizeof(state));
     if (fetch(r, conf, client_id, &state, error) != MCP_OK
-        || parse_document(r, client_id, state.body, state.len, client, error)
+        || mcp_as_cimd_parse(r->pool, client_id, state.body, state.len, client,
+                             error)
            != MCP_OK) {
         return MCP_ERROR;
     }

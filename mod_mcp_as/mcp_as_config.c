@@ -639,15 +639,3 @@ const char *mcp_as_endpoint_url(apr_pool_t *pool,
     origin = apr_uri_unparse(pool, &parsed, APR_URI_UNP_OMITPATHINFO);
     return apr_pstrcat(pool, origin, conf->endpoint_base, "/", name, NULL);
 }
-
-int mcp_as_scope_supported(const mcp_as_server_conf *conf, const char *scope)
-{
-    int i;
-
-    for (i = 0; i < conf->scopes->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(conf->scopes, i, const char *), scope) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}

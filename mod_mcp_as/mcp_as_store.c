@@ -679,6 +679,8 @@ static const char **collect_args(apr_pool_t *pool, va_list ap, int *count)
     apr_array_header_t *args = apr_array_make(pool, 8, sizeof(const char *));
     const char *arg;
 
+    /* the callers va_start() the list they pass */
+    /* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized) */
     while ((arg = va_arg(ap, const char *)) != NULL) {
         APR_ARRAY_PUSH(args, const char *) = arg;
     }

@@ -30,30 +30,6 @@ int mcp_as_unavailable(request_rec *r)
                                  "try again");
 }
 
-apr_array_header_t *mcp_as_scope_split(apr_pool_t *pool, const char *scope)
-{
-    apr_array_header_t *scopes = apr_array_make(pool, 4, sizeof(const char *));
-    char *copy, *token, *state;
-
-    if (scope == NULL) {
-        return scopes;
-    }
-    copy = apr_pstrdup(pool, scope);
-    for (token = apr_strtok(copy, " ", &state); token != NULL;
-         token = apr_strtok(NULL, " ", &state)) {
-        int i, seen = 0;
-        for (i = 0; i < scopes->nelts; i++) {
-            if (strcmp(APR_ARRAY_IDX(scopes, i, const char *), token) == 0) {
-                seen = 1;
-            }
-        }
-        if (!seen) {
-            APR_ARRAY_PUSH(scopes, const char *) = token;
-        }
-    }
-    return scopes;
-}
-
 int mcp_as_scope_subset(apr_pool_t *pool, const char *want, const char *have)
 {
     apr_array_header_t *wanted = mcp_as_scope_split(pool, want);

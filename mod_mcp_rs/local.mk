@@ -13,6 +13,7 @@ mod_mcp_rs_mod_mcp_rs_la_SOURCES = \
 	mod_mcp_rs/mcp_rs_http.c \
 	mod_mcp_rs/mcp_rs_introspect.c \
 	mod_mcp_rs/mcp_rs_jwks.c \
+	mod_mcp_rs/mcp_rs_jwt.c \
 	mod_mcp_rs/mcp_rs_metadata.c \
 	mod_mcp_rs/mcp_rs_token.c
 mod_mcp_rs_mod_mcp_rs_la_LDFLAGS = $(MODULE_LDFLAGS) $(AM_LDFLAGS)

@@ -124,6 +124,23 @@ int mcp_rs_identity_acceptable(request_rec *r, const mcp_rs_dir_conf *conf,
                                const mcp_rs_identity *identity,
                                mcp_rs_failure *failure);
 
+/* mcp_rs_jwt.c: pure checks, no request needed (fuzz/fuzz_token.c) */
+int mcp_rs_jwt_shaped(const char *token);
+int mcp_rs_jwt_acceptable(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
+                          const mcp_rs_identity *identity, apr_time_t now,
+                          mcp_rs_failure *failure);
+int mcp_rs_jwt_parse(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
+                     const char *token, apr_time_t now,
+                     mcp_rs_identity **identity, const char **kid,
+                     mcp_rs_failure *failure);
+int mcp_rs_jwt_verify(apr_pool_t *pool, const char *token,
+                      const mcp_rs_identity *id, const char *kid,
+                      const apr_array_header_t *keys, mcp_rs_failure *failure);
+int mcp_rs_jwt_check(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
+                     const char *token, const apr_array_header_t *keys,
+                     apr_time_t now, mcp_rs_identity **identity,
+                     mcp_rs_failure *failure);
+
 /* mcp_rs_cache.c: verified tokens, per process */
 apr_status_t mcp_rs_cache_init(apr_pool_t *pool, server_rec *s);
 /* base64url(SHA-256(token)), the cache key (= mcp_sha256_b64url). */

@@ -37,18 +37,6 @@ static apr_array_header_t *words(apr_pool_t *pool, const char *list)
     return out;
 }
 
-int mcp_rs_array_contains(const apr_array_header_t *array, const char *value)
-{
-    int i;
-
-    for (i = 0; array != NULL && i < array->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(array, i, const char *), value) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 const char *mcp_rs_scopes_string(apr_pool_t *pool,
                                  const apr_array_header_t *scopes)
 {

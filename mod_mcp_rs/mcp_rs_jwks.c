@@ -213,7 +213,8 @@ static int fetch_keyset(server_rec *s, const char *source,
     /* a root pool: this thread must not create children of the shared
      * process pool while other threads may do the same */
     if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
-        *error = "out of memory";
+        /* the caller frees the message */
+        *error = strdup("out of memory");
         return MCP_ERROR;
     }
     if (strncmp(source, "issuer:", 7) == 0

@@ -62,7 +62,7 @@ static void add_entry(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
             break;
         }
     }
-    if (i == registry->nelts) {
+    if (i >= registry->nelts) {
         entry = apr_array_push(registry);
     }
     entry->resource = apr_pstrdup(pconf, conf->resource);
