@@ -6,7 +6,7 @@
 //     beforehand; the user's part (login, consent) is played with the URL
 //     the harness prints.  (Not with a confidential client: the harness
 //     then sends no secret when the metadata lists `none`, see
-//     COMPATIBILITY.md.)
+//     the README's Compatibility section.)
 //   node conformance.mjs server BASE-URL OUTDIR SCENARIO...
 //     server scenarios against the mcp-echo tool at BASE-URL/open/mcp
 // Prints one line per scenario and a total; exits non-zero on a failure.
