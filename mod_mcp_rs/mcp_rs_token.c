@@ -301,6 +301,14 @@ static int check_header(request_rec *r, const mcp_rs_dir_conf *conf,
     return MCP_OK;
 }
 
+/* A key this token may be verified with: its kid (when the token names
+ * one) and a type that fits the algorithm. */
+static int key_matches(const mcp_key_t *key, const char *kid, const char *alg)
+{
+    return (kid == NULL || (key->kid != NULL && strcmp(key->kid, kid) == 0))
+           && key_fits(key, alg);
+}
+
 /* Verifies the signature with a fitting key of the issuer's key set. */
 static int verify_signature(request_rec *r, const mcp_rs_dir_conf *conf,
                             const char *token, mcp_rs_identity *id,
@@ -317,22 +325,28 @@ static int verify_signature(request_rec *r, const mcp_rs_dir_conf *conf,
         return fail(failure, apr_psprintf(r->pool,
             "no verification keys for this issuer: %s", error));
     }
-    jws = cjose_jws_import(token, strlen(token), &err);
-    if (jws == NULL) {
-        mcp_rs_jwks_release(keyset);
-        return fail(failure, "the token is not a JWS cjose can read");
-    }
     keys = mcp_rs_keyset_keys(keyset);
-    for (i = 0; i < keys->nelts && !verified; i++) {
+    for (i = 0; i < keys->nelts; i++) {
         const mcp_key_t *key = &APR_ARRAY_IDX(keys, i, mcp_key_t);
-        if ((kid != NULL && (key->kid == NULL || strcmp(key->kid, kid) != 0))
-            || !key_fits(key, id->alg)) {
-            continue;
-        }
-        tried++;
-        verified = cjose_jws_verify(jws, key->jwk, &err);
+        tried += key_matches(key, kid, id->alg);
     }
-    cjose_jws_release(jws);
+    /* No candidate key (a flood of made-up kids): refuse before cjose
+     * parses the token a second time; bench/callgrind measured that import
+     * at 15% of the instructions of such a refusal. */
+    if (tried > 0) {
+        jws = cjose_jws_import(token, strlen(token), &err);
+        if (jws == NULL) {
+            mcp_rs_jwks_release(keyset);
+            return fail(failure, "the token is not a JWS cjose can read");
+        }
+        for (i = 0; i < keys->nelts && !verified; i++) {
+            const mcp_key_t *key = &APR_ARRAY_IDX(keys, i, mcp_key_t);
+            if (key_matches(key, kid, id->alg)) {
+                verified = cjose_jws_verify(jws, key->jwk, &err);
+            }
+        }
+        cjose_jws_release(jws);
+    }
     mcp_rs_jwks_release(keyset);
     if (verified) {
         return MCP_OK;
