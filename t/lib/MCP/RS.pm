@@ -50,7 +50,8 @@ my %key_file = (
 sub private_key {
     my ($kid) = @_;
     my $file = key_dir() . '/' . ($key_file{$kid} // die "no test key $kid");
-    return $file =~ /ec/ ? Crypt::PK::ECC->new($file) : Crypt::PK::RSA->new($file);
+    # the file's name, not its directory's, says what it holds
+    return $key_file{$kid} =~ /ec/ ? Crypt::PK::ECC->new($file) : Crypt::PK::RSA->new($file);
 }
 
 # mint(%options): a signed access token for /rs.  Options:

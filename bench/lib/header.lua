@@ -1,0 +1,2 @@
+-- wrk: every request with "Authorization: Bearer $TOKEN"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
