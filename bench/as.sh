@@ -20,6 +20,13 @@ command -v ab >/dev/null || { echo "bench/as.sh: ab not found (Debian package ap
 
 work=$(mktemp -d /tmp/mcp-as-bench.XXXXXX)
 cd "$builddir"
+# a separate build directory has no copy of the suites' files yet (make
+# check makes one): bring the ones the test server needs
+if [ "$builddir" != "$top" ]; then
+    for d in conf lib htdocs cgi-bin; do
+        if [ -d "$top/t/$d" ]; then mkdir -p "t/$d" && cp -pR "$top/t/$d/." "t/$d/" && chmod -R u+w "t/$d"; fi
+    done
+fi
 cleanup() { perl t/TEST.PL -stop-httpd >/dev/null 2>&1 || true; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 perl t/TEST.PL -start-httpd >"$work/start.log" 2>&1 || { cat "$work/start.log"; exit 1; }

@@ -11,12 +11,13 @@ client_libmcpc_la_SOURCES = \
 	client/mcpc_register.c \
 	client/mcpc_authorize.c \
 	client/mcpc_token.c \
+	client/mcpc_assertion.c \
 	client/mcpc_store.c \
 	client/mcpc_flow.c \
 	client/mcpc_mcp.c
-client_libmcpc_la_LIBADD = common/libmcp.la $(CURL_LIBS) $(APR_LIBS) $(APU_LIBS)
+client_libmcpc_la_LIBADD = common/libmcp.la $(CURL_LIBS) $(OPENSSL_LIBS) $(APR_LIBS) $(APU_LIBS)
 
 client_mcp_client_SOURCES = client/mcp-client.c
-client_mcp_client_LDADD = client/libmcpc.la common/libmcp.la $(CURL_LIBS) $(APR_LIBS) $(APU_LIBS)
+client_mcp_client_LDADD = client/libmcpc.la common/libmcp.la $(CURL_LIBS) $(OPENSSL_LIBS) $(APR_LIBS) $(APU_LIBS)
 
 dist_man_MANS += client/mcp-client.1

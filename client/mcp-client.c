@@ -37,10 +37,12 @@ static void usage(FILE *out)
 "  --login USER:PASS     log in and consent headlessly (mod_mcp_as, HTTP Basic)\n"
 "  --client-id ID        a pre-registered client\n"
 "  --client-secret SECRET  its secret (or the MCP_CLIENT_SECRET variable)\n"
+"  --client-key FILE     a PEM private key: authenticate the pre-registered\n"
+"                        client with a signed JWT (private_key_jwt, RFC 7523)\n"
 "  --client-metadata-url URL  a Client ID Metadata Document, used when the\n"
 "                        server supports them\n"
 "  --grant client_credentials  a token for the client itself (agents; needs\n"
-"                        --client-id and --client-secret)\n"
+"                        --client-id and --client-secret or --client-key)\n"
 "  --scope SCOPES        scopes to ask for besides those the server names\n"
 "  --token-store FILE    default $XDG_CACHE_HOME/mcp-client/tokens.json (0600)\n"
 "  --wait SECONDS        how long to wait for the browser (default 300)\n"
@@ -74,7 +76,7 @@ static void usage(FILE *out)
 enum {
     OPT_TOOL = 256, OPT_ARG, OPT_LIST_TOOLS, OPT_JSON, OPT_NO_BROWSER, OPT_LOGIN,
     OPT_CLIENT_ID, OPT_CLIENT_SECRET, OPT_CLIENT_METADATA_URL, OPT_GRANT, OPT_SCOPE,
-    OPT_TOKEN_STORE, OPT_WAIT, OPT_CACERT, OPT_TIMEOUT, OPT_SHOW_TOKEN, OPT_VERSION
+    OPT_CLIENT_KEY, OPT_TOKEN_STORE, OPT_WAIT, OPT_CACERT, OPT_TIMEOUT, OPT_SHOW_TOKEN, OPT_VERSION
 };
 
 static const apr_getopt_option_t options[] = {
@@ -86,6 +88,7 @@ static const apr_getopt_option_t options[] = {
     { "login", OPT_LOGIN, 1, "" },
     { "client-id", OPT_CLIENT_ID, 1, "" },
     { "client-secret", OPT_CLIENT_SECRET, 1, "" },
+    { "client-key", OPT_CLIENT_KEY, 1, "" },
     { "client-metadata-url", OPT_CLIENT_METADATA_URL, 1, "" },
     { "grant", OPT_GRANT, 1, "" },
     { "scope", OPT_SCOPE, 1, "" },
@@ -152,6 +155,7 @@ static int parse_options(mcpc_t *c, int argc, const char *const *argv, int *done
         }
         case OPT_CLIENT_ID: c->client_id = value; break;
         case OPT_CLIENT_SECRET: c->client_secret = value; break;
+        case OPT_CLIENT_KEY: c->client_key = value; break;
         case OPT_CLIENT_METADATA_URL:
             /* draft-ietf-oauth-client-id-metadata-document: an https URL with a path */
             if (strncmp(value, "https://", 8) != 0 || strchr(value + 8, '/') == NULL) {
@@ -203,14 +207,14 @@ static int parse_options(mcpc_t *c, int argc, const char *const *argv, int *done
         && c->client_id != NULL) {
         c->client_secret = getenv("MCP_CLIENT_SECRET");
     }
-    if (c->client_secret != NULL && c->client_id == NULL) {
-        fprintf(stderr, "mcp-client: --client-secret needs --client-id\n");
+    if ((c->client_secret != NULL || c->client_key != NULL) && c->client_id == NULL) {
+        fprintf(stderr, "mcp-client: --client-secret and --client-key need --client-id\n");
         return MCPC_EXIT_USAGE;
     }
     if (strcmp(c->grant, "client_credentials") == 0
-        && (c->client_id == NULL || c->client_secret == NULL)) {
+        && (c->client_id == NULL || (c->client_secret == NULL && c->client_key == NULL))) {
         fprintf(stderr, "mcp-client: --grant client_credentials needs --client-id and "
-                "--client-secret\n");
+                "--client-secret or --client-key\n");
         return MCPC_EXIT_USAGE;
     }
     if (c->tool_args->nelts > 0 && c->tool == NULL) {
@@ -263,6 +267,7 @@ int main(int argc, const char *const *argv)
     c->timeout = 30;
     c->wait = 300;
     c->listener = -1;
+    c->store_lock = -1;
     c->tool_args = apr_array_make(pool, 4, sizeof(const char *));
     exit_code = parse_options(c, argc, argv, &done);
     if (exit_code != MCPC_EXIT_OK || done) {

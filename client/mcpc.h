@@ -132,6 +132,7 @@ typedef struct {
     const char *client_id;
     const char *client_secret;
     const char *client_metadata_url;
+    const char *client_key;          /* PEM private key for private_key_jwt */
     const char *grant;               /* authorization_code or client_credentials */
     const char *scope;               /* --scope: asked for in addition */
     const char *token_store;
@@ -141,6 +142,9 @@ typedef struct {
     /* state */
     mcpc_http_t *http;
     json_t *store;                   /* the token store document */
+    apr_array_header_t *store_changes; /* made since the last save, replayed on the file */
+    int store_lock;                  /* the lock file's descriptor, -1 when not held */
+    int store_lock_depth;
     mcpc_token_t *token;             /* the token in use, or NULL */
     int authorizations;              /* authorization attempts so far */
     int listener;                    /* loopback socket, -1 when closed */
@@ -215,10 +219,22 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
                        apr_table_t *params, const char *resource,
                        const char *issuer, mcpc_token_t **token);
 int mcpc_refresh(mcpc_t *c);
+/* RFC 7523 §2.2: a JWT signed with --client-key, for `audience` (the issuer) */
+int mcpc_client_assertion(mcpc_t *c, const char *client_id, const char *audience,
+                          char **assertion);
 
 /* token store */
 int mcpc_store_load(mcpc_t *c);
 int mcpc_store_save(mcpc_t *c);
+/*
+ * An exclusive lock on the store (FILE.lock) across processes, reentrant
+ * within one: held while a token is refreshed, so that two runs never spend
+ * the same refresh token (a reused one revokes its whole family).
+ */
+void mcpc_store_lock(mcpc_t *c);
+void mcpc_store_unlock(mcpc_t *c);
+/* The token for (resource, issuer) as the file has it now, or NULL. */
+mcpc_token_t *mcpc_store_reread_token(mcpc_t *c, const char *resource, const char *issuer);
 const char *mcpc_store_default_path(apr_pool_t *pool);
 mcpc_token_t *mcpc_store_find_token(mcpc_t *c, const char *url);
 void mcpc_store_put_token(mcpc_t *c, const mcpc_token_t *token);

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -161,7 +160,8 @@ int mcpc_client_identity(mcpc_t *c, mcpc_as_t *as, mcpc_client_t **out)
         client = apr_pcalloc(c->pool, sizeof(*client));
         client->client_id = c->client_id;
         client->client_secret = c->client_secret;
-        client->auth_method = mcpc_auth_method(as->metadata, c->client_secret != NULL);
+        client->auth_method = c->client_key != NULL ? "private_key_jwt"
+                              : mcpc_auth_method(as->metadata, c->client_secret != NULL);
         client->source = "pre-registered";
         if (code_flow && mcpc_redirect_uri(c, 0, &client->redirect_uri) != MCP_OK) {
             return MCP_ERROR;

@@ -2,7 +2,9 @@
  * The token store: one JSON file, mode 0600 in a 0700 directory, replaced
  * atomically (write a temporary file beside it, fsync, rename), holding
  * tokens per (resource, authorization server) and client registrations per
- * authorization server.
+ * authorization server.  Several runs may share it: each save re-reads the
+ * file under a lock and replays this run's changes onto it, so one run
+ * does not undo another's.
  *
  *   { "clients": { ISSUER: { client_id, client_secret, auth_method, redirect_uri } },
  *     "tokens":  [ { resource, issuer, token_endpoint, access_token,
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +49,8 @@ static json_t *empty_store(apr_pool_t *pool)
     return store;
 }
 
-int mcpc_store_load(mcpc_t *c)
+/* Reads the store file into *out (an empty store when there is none). */
+static int read_store(mcpc_t *c, json_t **out)
 {
     struct stat st;
     FILE *file;
@@ -64,7 +68,7 @@ int mcpc_store_load(mcpc_t *c)
             return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s: %s",
                              c->token_store, strerror(errno));
         }
-        c->store = empty_store(c->pool);
+        *out = empty_store(c->pool);
         return MCP_OK;
     }
     if ((st.st_mode & 077) != 0) {
@@ -87,7 +91,7 @@ int mcpc_store_load(mcpc_t *c)
     fclose(file);
     text[len] = '\0';
     if (len == 0) {
-        c->store = empty_store(c->pool);
+        *out = empty_store(c->pool);
         return MCP_OK;
     }
     if (mcp_json_parse_object(c->pool, text, len, &store, &error) != MCP_OK
@@ -97,8 +101,14 @@ int mcpc_store_load(mcpc_t *c)
                          "remove it to start afresh", c->token_store,
                          error ? error : "unexpected layout");
     }
-    c->store = store;
+    *out = store;
     return MCP_OK;
+}
+
+int mcpc_store_load(mcpc_t *c)
+{
+    c->store_changes = apr_array_make(c->pool, 4, sizeof(json_t *));
+    return read_store(c, &c->store);
 }
 
 /* mkdir -p with mode 0700 for the directories the store needs */
@@ -126,15 +136,45 @@ static int make_parents(apr_pool_t *pool, const char *path)
     return 0;
 }
 
+static int write_store(mcpc_t *c);
+static void apply_change(json_t *store, json_t *change);
+
 int mcpc_store_save(mcpc_t *c)
 {
-    char *text, *temporary;
-    int fd;
-    apr_size_t len, done = 0;
+    int status;
 
     if (c->store == NULL) {
         return MCP_OK;
     }
+    mcpc_store_lock(c);
+    status = write_store(c);
+    mcpc_store_unlock(c);
+    return status;
+}
+
+/* Under the lock: this run's changes replayed onto the file as it is now. */
+static int write_store(mcpc_t *c)
+{
+    char *text, *temporary;
+    int fd;
+    apr_size_t len, done = 0;
+    json_t *current;
+    int exit_code = c->exit_code;
+
+    c->quiet++;
+    if (read_store(c, &current) != MCP_OK) {
+        current = NULL;                  /* unreadable now: ours replaces it */
+        c->exit_code = exit_code;
+    }
+    c->quiet--;
+    if (current != NULL) {
+        int i;
+        for (i = 0; i < c->store_changes->nelts; i++) {
+            apply_change(current, APR_ARRAY_IDX(c->store_changes, i, json_t *));
+        }
+        c->store = current;
+    }
+    apr_array_clear(c->store_changes);
     text = json_dumps(c->store, JSON_INDENT(1) | JSON_SORT_KEYS);
     if (text == NULL) {
         return mcpc_fail(c, MCPC_EXIT_STORE, "cannot serialise the token store");
@@ -219,29 +259,62 @@ mcpc_token_t *mcpc_store_find_token(mcpc_t *c, const char *url)
     return best;
 }
 
-static int same_key(json_t *entry, const mcpc_token_t *token)
+static int same_key(json_t *entry, const char *resource, const char *issuer)
 {
-    const char *resource = mcp_json_string(entry, "resource");
-    const char *issuer = mcp_json_string(entry, "issuer");
+    const char *entry_resource = mcp_json_string(entry, "resource");
+    const char *entry_issuer = mcp_json_string(entry, "issuer");
 
-    return resource && issuer && token->resource && token->issuer
-           && strcmp(resource, token->resource) == 0
-           && strcmp(issuer, token->issuer) == 0;
+    return entry_resource && entry_issuer && resource && issuer
+           && strcmp(entry_resource, resource) == 0 && strcmp(entry_issuer, issuer) == 0;
 }
 
-void mcpc_store_drop_token(mcpc_t *c, const mcpc_token_t *token)
+static void drop_from(json_t *store, const char *resource, const char *issuer)
 {
-    json_t *tokens = json_object_get(c->store, "tokens");
+    json_t *tokens = json_object_get(store, "tokens");
     size_t i = 0;
 
     while (i < json_array_size(tokens)) {
-        if (same_key(json_array_get(tokens, i), token)) {
+        if (same_key(json_array_get(tokens, i), resource, issuer)) {
             json_array_remove(tokens, i);
         }
         else {
             i++;
         }
     }
+}
+
+/* Applies one recorded change to a store document. */
+static void apply_change(json_t *store, json_t *change)
+{
+    const char *op = mcp_json_string(change, "op");
+    json_t *entry = json_object_get(change, "entry");
+
+    if (strcmp(op, "drop_token") == 0 || strcmp(op, "put_token") == 0) {
+        drop_from(store, mcp_json_string(change, "resource"), mcp_json_string(change, "issuer"));
+        if (strcmp(op, "put_token") == 0) {
+            json_array_append(json_object_get(store, "tokens"), entry);
+        }
+    }
+    else if (strcmp(op, "put_client") == 0) {
+        json_object_set(json_object_get(store, "clients"), mcp_json_string(change, "issuer"), entry);
+    }
+}
+
+/* Applies `change` to c->store now and keeps it for the next save. */
+static void record(mcpc_t *c, json_t *change)
+{
+    mcp_json_pool_own(c->pool, change);
+    apply_change(c->store, change);
+    APR_ARRAY_PUSH(c->store_changes, json_t *) = change;
+}
+
+void mcpc_store_drop_token(mcpc_t *c, const mcpc_token_t *token)
+{
+    if (token->resource == NULL || token->issuer == NULL) {
+        return;
+    }
+    record(c, json_pack("{s:s, s:s, s:s}", "op", "drop_token",
+                        "resource", token->resource, "issuer", token->issuer));
 }
 
 static void set_string(json_t *object, const char *key, const char *value)
@@ -255,7 +328,10 @@ void mcpc_store_put_token(mcpc_t *c, const mcpc_token_t *token)
 {
     json_t *entry = json_object();
 
-    mcpc_store_drop_token(c, token);
+    if (token->resource == NULL || token->issuer == NULL) {
+        json_decref(entry);
+        return;
+    }
     set_string(entry, "resource", token->resource);
     set_string(entry, "issuer", token->issuer);
     set_string(entry, "token_endpoint", token->token_endpoint);
@@ -265,7 +341,8 @@ void mcpc_store_put_token(mcpc_t *c, const mcpc_token_t *token)
     if (token->expires_at > 0) {
         json_object_set_new(entry, "expires_at", json_integer((json_int_t)token->expires_at));
     }
-    json_array_append_new(json_object_get(c->store, "tokens"), entry);
+    record(c, json_pack("{s:s, s:s, s:s, s:o}", "op", "put_token", "resource", token->resource,
+                        "issuer", token->issuer, "entry", entry));
 }
 
 mcpc_client_t *mcpc_store_find_client(mcpc_t *c, const char *issuer)
@@ -293,5 +370,72 @@ void mcpc_store_put_client(mcpc_t *c, const char *issuer, const mcpc_client_t *c
     set_string(entry, "client_secret", client->client_secret);
     set_string(entry, "auth_method", client->auth_method);
     set_string(entry, "redirect_uri", client->redirect_uri);
-    json_object_set_new(json_object_get(c->store, "clients"), issuer, entry);
+    record(c, json_pack("{s:s, s:s, s:o}", "op", "put_client", "issuer", issuer, "entry", entry));
+}
+
+void mcpc_store_lock(mcpc_t *c)
+{
+    const char *path;
+    int fd;
+
+    if (c->store_lock_depth++ > 0 || c->token_store == NULL) {
+        return;
+    }
+    path = apr_pstrcat(c->pool, c->token_store, ".lock", NULL);
+    if (make_parents(c->pool, c->token_store) != 0
+        || (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+        mcpc_trace(c, "cannot lock %s (%s); going on without", path, strerror(errno));
+        return;
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            mcpc_trace(c, "cannot lock %s (%s); going on without", path, strerror(errno));
+            close(fd);
+            return;
+        }
+    }
+    c->store_lock = fd;
+}
+
+void mcpc_store_unlock(mcpc_t *c)
+{
+    if (c->store_lock_depth == 0 || --c->store_lock_depth > 0) {
+        return;
+    }
+    if (c->store_lock >= 0) {
+        flock(c->store_lock, LOCK_UN);
+        close(c->store_lock);
+        c->store_lock = -1;
+    }
+}
+
+mcpc_token_t *mcpc_store_reread_token(mcpc_t *c, const char *resource, const char *issuer)
+{
+    json_t *store, *tokens;
+    size_t i;
+    int saved = c->exit_code;
+
+    c->quiet++;
+    if (read_store(c, &store) != MCP_OK) {
+        c->quiet--;
+        c->exit_code = saved;
+        return NULL;
+    }
+    c->quiet--;
+    tokens = json_object_get(store, "tokens");
+    for (i = 0; i < json_array_size(tokens); i++) {
+        json_t *entry = json_array_get(tokens, i);
+        if (same_key(entry, resource, issuer) && mcp_json_string(entry, "access_token") != NULL) {
+            mcpc_token_t *token = apr_pcalloc(c->pool, sizeof(*token));
+            token->resource = apr_pstrdup(c->pool, resource);
+            token->issuer = apr_pstrdup(c->pool, issuer);
+            token->token_endpoint = string_member(c->pool, entry, "token_endpoint");
+            token->access_token = string_member(c->pool, entry, "access_token");
+            token->refresh_token = string_member(c->pool, entry, "refresh_token");
+            token->scope = string_member(c->pool, entry, "scope");
+            token->expires_at = (apr_int64_t)json_integer_value(json_object_get(entry, "expires_at"));
+            return token;
+        }
+    }
+    return NULL;
 }

@@ -61,7 +61,17 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
     if (resource != NULL) {
         apr_table_setn(params, "resource", resource);
     }
-    if (strcmp(method, "client_secret_basic") == 0 && client->client_secret != NULL) {
+    if (strcmp(method, "private_key_jwt") == 0 && c->client_key != NULL) {
+        char *assertion;
+        if (mcpc_client_assertion(c, client->client_id, issuer, &assertion) != MCP_OK) {
+            return MCP_ERROR;
+        }
+        apr_table_setn(params, "client_id", client->client_id);
+        apr_table_setn(params, "client_assertion_type",
+                       "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+        apr_table_setn(params, "client_assertion", assertion);
+    }
+    else if (strcmp(method, "client_secret_basic") == 0 && client->client_secret != NULL) {
         APR_ARRAY_PUSH(headers, const char *) =
             basic_header(c->pool, client->client_id, client->client_secret);
     }
@@ -135,9 +145,10 @@ int mcpc_token_request(mcpc_t *c, const char *token_endpoint,
     return MCP_OK;
 }
 
-int mcpc_refresh(mcpc_t *c)
+/* Refreshes c->token; the caller holds the store lock. */
+static int refresh_locked(mcpc_t *c)
 {
-    mcpc_token_t *old = c->token, *fresh;
+    mcpc_token_t *old = c->token, *fresh, *current;
     mcpc_client_t *client;
     apr_table_t *params;
     int status;
@@ -146,10 +157,24 @@ int mcpc_refresh(mcpc_t *c)
         || old->issuer == NULL) {
         return MCP_ERROR;
     }
+    /* another run may have refreshed it while we waited for the lock: its
+     * new tokens are the ones to use, and our refresh token is spent */
+    current = mcpc_store_reread_token(c, old->resource, old->issuer);
+    if (current != NULL && strcmp(current->access_token, old->access_token) != 0) {
+        mcpc_trace(c, "another mcp-client run has renewed the token; using its token");
+        c->token = current;
+        if (current->expires_at == 0
+            || apr_time_sec(apr_time_now()) + 30 < current->expires_at
+            || current->refresh_token == NULL) {
+            return MCP_OK;
+        }
+        old = current;
+    }
     if (c->client_id != NULL) {
         client = apr_pcalloc(c->pool, sizeof(*client));
         client->client_id = c->client_id;
         client->client_secret = c->client_secret;
+        client->auth_method = c->client_key != NULL ? "private_key_jwt" : NULL;
     }
     else if ((client = mcpc_store_find_client(c, old->issuer)) == NULL) {
         return MCP_ERROR;
@@ -184,4 +209,14 @@ int mcpc_refresh(mcpc_t *c)
     c->token = fresh;
     mcpc_store_put_token(c, fresh);
     return mcpc_store_save(c);
+}
+
+int mcpc_refresh(mcpc_t *c)
+{
+    int status;
+
+    mcpc_store_lock(c);
+    status = refresh_locked(c);
+    mcpc_store_unlock(c);
+    return status;
 }

@@ -19,6 +19,12 @@ extern module AP_MODULE_DECLARE_DATA mcp_as_module;
 APLOG_USE_MODULE(mcp_as);
 #endif
 
+/* http_log.h defines it; static analysers that skip system headers need
+ * to see it too, or the string after it makes no sense to them. */
+#ifndef APLOGNO
+#define APLOGNO(n) "AH" #n ": "
+#endif
+
 /* The handler name (SetHandler mcp-as) and the internal one for metadata. */
 #define MCP_AS_HANDLER          "mcp-as"
 #define MCP_AS_METADATA_HANDLER "mcp-as-metadata"
@@ -72,6 +78,7 @@ typedef struct {
     apr_array_header_t *introspectors;  /* client ids allowed to introspect any token */
     int cimd_allow_private;
     int cimd;                           /* Client ID Metadata Documents on/off */
+    const char *cimd_ca_file;           /* CA bundle for fetching them, or NULL */
 
     unsigned int issuer_set:1;
     unsigned int endpoint_base_set:1;
@@ -88,6 +95,7 @@ typedef struct {
     unsigned int introspectors_set:1;
     unsigned int cimd_allow_private_set:1;
     unsigned int cimd_set:1;
+    unsigned int cimd_ca_file_set:1;
 
     /* runtime, filled in post_config */
     mcp_as_store *store;
@@ -119,6 +127,9 @@ int mcp_as_scope_supported(const mcp_as_server_conf *conf, const char *scope);
 
 typedef struct mcp_as_txn mcp_as_txn;
 
+/* Ends the string arguments of the statement functions below. */
+#define MCP_AS_END ((const char *)NULL)
+
 void mcp_as_store_pre_config(apr_pool_t *pconf);
 int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                       mcp_as_server_conf *conf, apr_hash_t *stores);
@@ -128,7 +139,9 @@ void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* A transaction on a pooled connection; all statements run inside it. */
 /* `write`: the transaction will write (SQLite: BEGIN IMMEDIATE, so two
- * writers never deadlock upgrading their locks). */
+ * writers never deadlock upgrading their locks).  Without it, the
+ * transaction is one SELECT: on PostgreSQL it runs alone, without BEGIN
+ * and COMMIT (two round trips fewer to the shared database). */
 int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
                      mcp_as_txn **txn);
 int mcp_as_txn_commit(mcp_as_txn *txn);

@@ -133,7 +133,6 @@ int mcp_as_authz_validate(request_rec *r, mcp_as_server_conf *conf,
     const char *method = apr_table_get(params, "code_challenge_method");
     const char *scope = apr_table_get(params, "scope");
     const char *resource = apr_table_get(params, "resource");
-    const char *error;
     int rc, i;
 
     if (client_id == NULL || client_id[0] == '\0') {
@@ -147,7 +146,7 @@ int mcp_as_authz_validate(request_rec *r, mcp_as_server_conf *conf,
             "Please try again.");
     }
     if (rc != MCP_AS_STORE_OK) {
-        error = apr_table_get(r->notes, "mcp-as-cimd-error");
+        const char *error = apr_table_get(r->notes, "mcp-as-cimd-error");
         return mcp_as_error_page(r, HTTP_BAD_REQUEST, apr_pstrcat(r->pool,
             "The application that sent you here is not registered with this "
             "server (unknown client_id)", error ? ": " : ".",
@@ -316,7 +315,7 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
     const char *error, *action;
     const char **row;
     mcp_as_txn *txn;
-    int rc, status;
+    int rc, status, replayed_get = 0;
 
     if (r->method_number != M_GET && r->method_number != M_POST) {
         apr_table_setn(r->err_headers_out, "Allow", "GET, POST");
@@ -324,7 +323,7 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
                                  "The authorization endpoint takes GET or POST.");
     }
     if (r->user == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(04080)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(30080)
                       "%s has no authenticated user: protect the authorize "
                       "endpoint with Apache authentication (AuthType, Require "
                       "valid-user)", r->uri);
@@ -336,12 +335,37 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
             return mcp_as_error_page(r, status, apr_pstrcat(r->pool,
                 "The request is malformed (invalid_request): ", error, NULL));
         }
+        /*
+         * A login page in front of this endpoint (mod_auth_form's inline
+         * login, as in the demo) posts its own fields back to the URL that
+         * asked for a login: the authorization request is in the query
+         * string, the body holds only the login, or nothing once
+         * mod_auth_form has read it.  SetHandler keeps mod_auth_form from
+         * replaying it as the original GET, so a POST with no decision, no
+         * action and no request of its own is answered as that GET.  It can
+         * do nothing a GET cannot: a decision needs a POSTed mcp_consent
+         * and its CSRF token.
+         */
+        if (apr_table_get(params, "mcp_consent") == NULL
+            && apr_table_get(params, "mcp_action") == NULL
+            && apr_table_get(params, "response_type") == NULL
+            && r->args != NULL && r->args[0] != '\0') {
+            replayed_get = 1;
+        }
     }
-    else if (mcp_form_parse(r->pool, r->args ? r->args : "",
-                            r->args ? strlen(r->args) : 0, &params, &error)
-             != MCP_OK) {
-        return mcp_as_error_page(r, HTTP_BAD_REQUEST, apr_pstrcat(r->pool,
-            "The request is malformed (invalid_request): ", error, NULL));
+    if (r->method_number != M_POST || replayed_get) {
+        if (mcp_form_parse(r->pool, r->args ? r->args : "",
+                           r->args ? strlen(r->args) : 0, &params, &error)
+            != MCP_OK) {
+            return mcp_as_error_page(r, HTTP_BAD_REQUEST, apr_pstrcat(r->pool,
+                "The request is malformed (invalid_request): ", error, NULL));
+        }
+        if (replayed_get && (apr_table_get(params, "mcp_consent") != NULL
+                             || apr_table_get(params, "mcp_action") != NULL)) {
+            return mcp_as_error_page(r, HTTP_BAD_REQUEST,
+                "The request is malformed (invalid_request): a decision "
+                "must be in the body of a POST.");
+        }
     }
     action = apr_table_get(params, "mcp_action");
     if (action != NULL) {
@@ -361,7 +385,7 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_select1(txn, "consent_get", &row, r->user,
                                     request->client->client_id,
-                                    request->resource, NULL);
+                                    request->resource, MCP_AS_END);
             mcp_as_txn_abort(txn);
         }
         if (rc == MCP_AS_STORE_UNAVAILABLE) {

@@ -85,7 +85,7 @@ int mcp_as_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
         cache_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
                                             AP_SOCACHE_PROVIDER_VERSION);
         if (cache_provider == NULL) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04001)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30001)
                          "mod_mcp_as needs a socache for codes: load "
                          "mod_socache_shmcb or set MCPCache");
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -93,7 +93,7 @@ int mcp_as_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
         error = cache_provider->create(&cache_instance, CACHE_DEFAULT_ARGS,
                                        ptemp, pconf);
         if (error != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04002)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30002)
                          "MCPCache: %s", error);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -102,14 +102,14 @@ int mcp_as_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
         rv = ap_global_mutex_create(&cache_mutex, NULL, CACHE_MUTEX_TYPE, NULL,
                                     s, pconf, 0);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(04003)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(30003)
                          "MCPCache: cannot create the cache mutex");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     rv = cache_provider->init(cache_instance, "mcp-as", &hints, s, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(04004)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(30004)
                      "MCPCache: cannot initialise the %s cache",
                      cache_provider->name);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -165,7 +165,7 @@ int mcp_as_cache_store(request_rec *r, const unsigned char *key,
                                (unsigned int)strlen(value) + 1, r->pool);
     cache_unlock(r);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(04005)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30005)
                       "cannot store short-lived state in the %s cache",
                       cache_provider->name);
         return MCP_ERROR;

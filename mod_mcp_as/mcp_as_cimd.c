@@ -114,10 +114,10 @@ static size_t read_header(char *data, size_t size, size_t count, void *arg)
 {
     fetch_state *state = arg;
     size_t len = size * count;
-    char *line = apr_pstrndup(state->pool, data, len), *value;
+    char *line = apr_pstrndup(state->pool, data, len);
 
     if (strncasecmp(line, "Cache-Control:", 14) == 0) {
-        value = line + 14;
+        char *value = line + 14;
         if (strstr(value, "no-store") || strstr(value, "no-cache")
             || strstr(value, "private")) {
             state->max_age = -1;
@@ -156,6 +156,9 @@ static int fetch(request_rec *r, mcp_as_server_conf *conf, const char *url,
                      ? (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)
                      : (long)CURLPROTO_HTTPS);
 #endif
+    if (conf->cimd_ca_file != NULL) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, conf->cimd_ca_file);
+    }
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)CIMD_TIMEOUT_MS);
@@ -252,7 +255,7 @@ int mcp_as_cimd_fetch(request_rec *r, mcp_as_server_conf *conf,
            != MCP_OK) {
         return MCP_ERROR;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(04090)
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(30090)
                   "fetched the client metadata document %s (max-age %ld)",
                   client_id, state.max_age);
     if (state.max_age > 0 && strlen(state.body) == state.len) {

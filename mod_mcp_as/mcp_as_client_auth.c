@@ -41,7 +41,7 @@ static int client_from_store(request_rec *r, const char *client_id,
 
     if (mcp_json_parse_object(r->pool, metadata, strlen(metadata), &json,
                               &error) != MCP_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(04070)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(30070)
                       "stored metadata of client %s is not JSON: %s",
                       client_id, error);
         return MCP_AS_STORE_UNAVAILABLE;
@@ -77,7 +77,6 @@ int mcp_as_client_find(request_rec *r, mcp_as_server_conf *conf,
             &APR_ARRAY_IDX(conf->clients, i, mcp_as_static_client);
         if (strcmp(configured->client_id, client_id) == 0) {
             mcp_as_client *client = apr_pcalloc(r->pool, sizeof(*client));
-            int j;
             client->client_id = configured->client_id;
             client->secret_hash = configured->secret_hash;
             client->auth_method = "client_secret_basic";
@@ -86,6 +85,7 @@ int mcp_as_client_find(request_rec *r, mcp_as_server_conf *conf,
             APR_ARRAY_PUSH(client->grant_types, const char *) =
                 "client_credentials";
             if (configured->scopes->nelts > 0) {
+                int j;
                 client->scope = "";
                 for (j = 0; j < configured->scopes->nelts; j++) {
                     client->scope = apr_pstrcat(r->pool, client->scope,
@@ -106,7 +106,7 @@ int mcp_as_client_find(request_rec *r, mcp_as_server_conf *conf,
             return MCP_AS_STORE_NOTFOUND;
         }
         if (mcp_as_cimd_fetch(r, conf, client_id, out, &error) != MCP_OK) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(04071)
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(30071)
                           "client metadata document %s refused: %s",
                           mcp_printable(r->pool, client_id, 256),
                           error ? error : "unknown error");
@@ -120,7 +120,7 @@ int mcp_as_client_find(request_rec *r, mcp_as_server_conf *conf,
     if (rc != MCP_AS_STORE_OK) {
         return rc;
     }
-    rc = mcp_as_txn_select1(txn, "client_get", &row, client_id, NULL);
+    rc = mcp_as_txn_select1(txn, "client_get", &row, client_id, MCP_AS_END);
     if (rc != MCP_AS_STORE_OK) {
         mcp_as_txn_abort(txn);
         return rc;
@@ -264,7 +264,7 @@ int mcp_as_client_authenticate(request_rec *r, mcp_as_server_conf *conf,
         }
         if (!mcp_secret_equal(mcp_sha256_b64url(r->pool, secret),
                               client->secret_hash)) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(04072)
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, APLOGNO(30072)
                           "client %s: wrong secret",
                           mcp_printable(r->pool, id, 128));
             return invalid_client(r, basic, "client authentication failed",

@@ -62,6 +62,7 @@ void *mcp_as_merge_server_config(apr_pool_t *pool, void *base_conf,
     MERGE(introspectors);
     MERGE(cimd_allow_private);
     MERGE(cimd);
+    MERGE(cimd_ca_file);
     conf->scopes = add->scopes_set ? add->scopes : base->scopes;
     conf->scopes_set = add->scopes_set || base->scopes_set;
     conf->scope_descriptions = apr_table_overlay(pool, base->scope_descriptions,
@@ -467,6 +468,24 @@ static const char *set_cimd_allow_private(cmd_parms *cmd, void *d, int flag)
     return NULL;
 }
 
+static const char *set_cimd_ca_file(cmd_parms *cmd, void *d, const char *arg)
+{
+    mcp_as_server_conf *conf = server_conf(cmd);
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_finfo_t info;
+
+    if (path == NULL
+        || apr_stat(&info, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
+        || info.filetype != APR_REG) {
+        return apr_psprintf(cmd->pool, "MCPClientMetadataCAFile: '%s' is not "
+                            "a readable file; expected a PEM file of CA "
+                            "certificates", arg);
+    }
+    conf->cimd_ca_file = path;
+    conf->cimd_ca_file_set = 1;
+    return NULL;
+}
+
 const command_rec mcp_as_directives[] = {
     AP_INIT_TAKE1("MCPIssuer", set_issuer, NULL, RSRC_CONF,
         "the authorization server's issuer identifier (an https URL)"),
@@ -505,6 +524,9 @@ const command_rec mcp_as_directives[] = {
     AP_INIT_FLAG("MCPClientMetadataAllowPrivate", set_cimd_allow_private, NULL,
         RSRC_CONF, "for tests only: fetch client metadata documents from "
         "http, loopback and private addresses"),
+    AP_INIT_TAKE1("MCPClientMetadataCAFile", set_cimd_ca_file, NULL, RSRC_CONF,
+        "FILE: PEM CA certificates trusted when fetching client metadata "
+        "documents (default: the system's)"),
     { NULL }
 };
 

@@ -174,7 +174,7 @@ int mcp_as_consent_submit(request_rec *r, mcp_as_server_conf *conf,
         return rc;
     }
     if (csrf_check(r, csrf, mcp_as_request_hash(r->pool, request)) != MCP_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(04081)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(30081)
                       "consent form for client %s by %s has a missing, "
                       "expired or foreign CSRF token",
                       request->client->client_id, r->user);
@@ -195,7 +195,7 @@ int mcp_as_consent_submit(request_rec *r, mcp_as_server_conf *conf,
             rc = mcp_as_txn_exec(txn, "consent_put", NULL, r->user,
                                  request->client->client_id, request->resource,
                                  request->scope, mcp_as_now_str(r->pool),
-                                 NULL);
+                                 MCP_AS_END);
             if (rc == MCP_AS_STORE_OK) {
                 rc = mcp_as_txn_commit(txn);
             }
@@ -244,7 +244,7 @@ int mcp_as_consents_page(request_rec *r, mcp_as_server_conf *conf,
         rc = mcp_as_txn_begin(r, conf->store, 1, &txn);
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_exec(txn, "consent_delete", &nrows, r->user,
-                                 client_id, NULL);
+                                 client_id, MCP_AS_END);
             if (rc == MCP_AS_STORE_OK) {
                 rc = mcp_as_txn_commit(txn);
             }
@@ -268,7 +268,7 @@ int mcp_as_consents_page(request_rec *r, mcp_as_server_conf *conf,
     }
     rc = mcp_as_txn_begin(r, conf->store, 0, &txn);
     if (rc == MCP_AS_STORE_OK) {
-        rc = mcp_as_txn_select(txn, "consent_list", &rows, r->user, NULL);
+        rc = mcp_as_txn_select(txn, "consent_list", &rows, r->user, MCP_AS_END);
         mcp_as_txn_abort(txn);
     }
     if (rc != MCP_AS_STORE_OK) {

@@ -39,7 +39,7 @@ int mcp_as_handle_introspect(request_rec *r, mcp_as_server_conf *conf)
     const char *token, *error, **row;
     json_t *body, *claims;
     mcp_as_txn *txn;
-    int status, reply, rc, i;
+    int status, reply, rc;
 
     if (r->method_number != M_POST) {
         apr_table_setn(r->err_headers_out, "Allow", "POST");
@@ -72,7 +72,7 @@ int mcp_as_handle_introspect(request_rec *r, mcp_as_server_conf *conf)
             rc = mcp_as_txn_begin(r, conf->store, 0, &txn);
             if (rc == MCP_AS_STORE_OK) {
                 rc = mcp_as_txn_select1(txn, "jti_get", &row,
-                                        mcp_json_string(claims, "jti"), NULL);
+                                        mcp_json_string(claims, "jti"), MCP_AS_END);
                 mcp_as_txn_abort(txn);
             }
             if (rc == MCP_AS_STORE_UNAVAILABLE) {
@@ -80,6 +80,7 @@ int mcp_as_handle_introspect(request_rec *r, mcp_as_server_conf *conf)
             }
             if (rc == MCP_AS_STORE_NOTFOUND) {
                 json_object_set_new(body, "active", json_true());
+                int i;
                 for (i = 0; copied[i] != NULL; i++) {
                     json_t *value = json_object_get(claims, copied[i]);
                     if (value != NULL) {
@@ -94,7 +95,7 @@ int mcp_as_handle_introspect(request_rec *r, mcp_as_server_conf *conf)
         rc = mcp_as_txn_begin(r, conf->store, 0, &txn);
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_select1(txn, "refresh_get", &row,
-                                    mcp_sha256_b64url(r->pool, token), NULL);
+                                    mcp_sha256_b64url(r->pool, token), MCP_AS_END);
             mcp_as_txn_abort(txn);
         }
         if (rc == MCP_AS_STORE_UNAVAILABLE) {

@@ -62,7 +62,7 @@ int mcp_as_jwt_issue(request_rec *r, mcp_as_server_conf *conf,
                          &err);
     cjose_header_release(header);
     if (jws == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(04040)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(30040)
                       "cannot sign an access token: %s", err.message);
         return MCP_ERROR;
     }

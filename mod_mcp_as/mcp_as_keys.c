@@ -111,14 +111,27 @@ static cjose_jwk_t *jwk_from_pkey(apr_pool_t *ptemp, EVP_PKEY *pkey,
     return jwk;
 }
 
-/* Generates a key and writes it with mode 0600, never over an existing file. */
+/*
+ * Generates a key and publishes it as FILE atomically: it is written (mode
+ * 0600) to a temporary file next to FILE, then hard-linked to FILE, which
+ * fails when FILE exists.  Several nodes sharing a key directory (or two
+ * servers on one host) may start at once and race here: the loser never
+ * reads a half-written file, drops its own key and loads the winner's
+ * (*lost_race), so every node signs with the same key.
+ */
 static EVP_PKEY *generate_key(apr_pool_t *ptemp, const char *file,
-                              const char *alg, server_rec *s)
+                              const char *alg, server_rec *s, int *lost_race)
 {
     EVP_PKEY *pkey;
     BIO *bio;
-    int fd, ok;
+    char *suffix;
+    const char *tmp;
+    int fd, ok, link_errno;
 
+    *lost_race = 0;
+    if (mcp_random_b64url(ptemp, 9, &suffix) != MCP_OK) {
+        return NULL;
+    }
     if (alg != NULL && strcmp(alg, "RS256") == 0) {
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
     }
@@ -126,35 +139,49 @@ static EVP_PKEY *generate_key(apr_pool_t *ptemp, const char *file,
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     }
     if (pkey == NULL) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04030)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30030)
                      "MCPSigningKey: cannot generate a key for %s", file);
         return NULL;
     }
-    fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    tmp = apr_pstrcat(ptemp, file, ".", suffix, ".tmp", NULL);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(04031)
-                     "MCPSigningKey: cannot create %s", file);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(30031)
+                     "MCPSigningKey: cannot create %s", tmp);
         EVP_PKEY_free(pkey);
         return NULL;
     }
-    bio = BIO_new_fd(fd, BIO_CLOSE);
+    bio = BIO_new_fd(fd, BIO_NOCLOSE);
     ok = bio != NULL && PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0,
                                                  NULL, NULL);
-    if (bio == NULL) {
-        close(fd);
-    }
-    else {
+    if (bio != NULL) {
         ok = BIO_flush(bio) == 1 && ok;
         BIO_free(bio);
     }
+    /* on disk before it has its name: a crash never leaves a torn key */
+    ok = fsync(fd) == 0 && ok;
+    ok = close(fd) == 0 && ok;
     if (!ok) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04032)
-                     "MCPSigningKey: cannot write %s", file);
-        unlink(file);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30032)
+                     "MCPSigningKey: cannot write %s", tmp);
+        unlink(tmp);
         EVP_PKEY_free(pkey);
         return NULL;
     }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(04033)
+    ok = link(tmp, file) == 0;
+    link_errno = errno;
+    unlink(tmp);
+    if (!ok) {
+        EVP_PKEY_free(pkey);
+        if (link_errno == EEXIST) {
+            *lost_race = 1;
+            return NULL;
+        }
+        ap_log_error(APLOG_MARK, APLOG_CRIT, link_errno, s, APLOGNO(30095)
+                     "MCPSigningKey: cannot create %s", file);
+        return NULL;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(30033)
                  "MCPSigningKey: generated a new %s key in %s",
                  alg ? alg : "ES256", file);
     return pkey;
@@ -166,40 +193,52 @@ static int load_key(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     EVP_PKEY *pkey = NULL;
     const char *error = NULL, *alg = NULL;
     cjose_jwk_t *jwk;
-    BIO *bio;
+    int attempt, lost_race = 0;
 
-    bio = BIO_new_file(key->file, "r");
-    if (bio != NULL) {
-        pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-        BIO_free(bio);
-        if (pkey == NULL) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04034)
-                         "MCPSigningKey: %s is not a PEM private key",
-                         key->file);
+    /* the second attempt reads the key another node has just published */
+    for (attempt = 0; pkey == NULL && attempt < 2; attempt++) {
+        BIO *bio = BIO_new_file(key->file, "r");
+        if (bio != NULL) {
+            pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+            BIO_free(bio);
+            if (pkey == NULL) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30034)
+                             "MCPSigningKey: %s is not a PEM private key",
+                             key->file);
+                return MCP_ERROR;
+            }
+            if (lost_race) {
+                ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(30096)
+                             "MCPSigningKey: %s was generated by another "
+                             "server at the same time; using that key",
+                             key->file);
+            }
+        }
+        else if (errno == ENOENT && attempt == 0) {
+            pkey = generate_key(ptemp, key->file, key->alg, s, &lost_race);
+            if (pkey == NULL && !lost_race) {
+                return MCP_ERROR;
+            }
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(30035)
+                         "MCPSigningKey: cannot read %s", key->file);
             return MCP_ERROR;
         }
     }
-    else if (errno == ENOENT) {
-        pkey = generate_key(ptemp, key->file, key->alg, s);
-        if (pkey == NULL) {
-            return MCP_ERROR;
-        }
-    }
-    else {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(04035)
-                     "MCPSigningKey: cannot read %s", key->file);
+    if (pkey == NULL) {
         return MCP_ERROR;
     }
     jwk = jwk_from_pkey(ptemp, pkey, &alg, &error);
     EVP_PKEY_free(pkey);
     if (jwk == NULL) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04036)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30036)
                      "MCPSigningKey: %s: %s", key->file, error);
         return MCP_ERROR;
     }
     mcp_jwk_pool_own(pconf, jwk);
     if (key->alg != NULL && strcmp(key->alg, alg) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04037)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30037)
                      "MCPSigningKey: %s holds an %s key, but %s was asked for",
                      key->file, alg, key->alg);
         return MCP_ERROR;
@@ -212,7 +251,7 @@ static int load_key(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     else {
         char *thumbprint;
         if (mcp_jwk_thumbprint(pconf, jwk, &thumbprint) != MCP_OK) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04038)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30038)
                          "MCPSigningKey: cannot compute the thumbprint of %s",
                          key->file);
             return MCP_ERROR;
@@ -228,7 +267,7 @@ int mcp_as_keys_load(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     int i;
 
     if (conf->keys->nelts == 0) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04039)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30039)
                      "MCPIssuer %s needs at least one MCPSigningKey FILE "
                      "(generated on first start when absent)", conf->issuer);
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -105,7 +105,7 @@ int mcp_as_handle_register(request_rec *r, mcp_as_server_conf *conf)
                                  ? mcp_sha256_b64url(r->pool, client_secret)
                                  : "",
                              stored, apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
-                                                  now), NULL);
+                                                  now), MCP_AS_END);
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_commit(txn);
         }

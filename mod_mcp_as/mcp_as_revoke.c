@@ -58,7 +58,7 @@ int mcp_as_handle_revoke(request_rec *r, mcp_as_server_conf *conf)
                 rc = mcp_as_txn_exec(txn, "jti_revoke", NULL, jti,
                     apr_psprintf(r->pool, "%" APR_INT64_T_FMT, (apr_int64_t)
                         json_integer_value(json_object_get(claims, "exp"))),
-                    NULL);
+                    MCP_AS_END);
                 rc = rc == MCP_AS_STORE_OK ? mcp_as_txn_commit(txn)
                                            : (mcp_as_txn_abort(txn), rc);
             }
@@ -73,10 +73,10 @@ int mcp_as_handle_revoke(request_rec *r, mcp_as_server_conf *conf)
         rc = mcp_as_txn_begin(r, conf->store, 1, &txn);
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_select1(txn, "refresh_get", &row,
-                                    mcp_sha256_b64url(r->pool, token), NULL);
+                                    mcp_sha256_b64url(r->pool, token), MCP_AS_END);
             if (rc == MCP_AS_STORE_OK
                 && strcmp(row[3], client->client_id) == 0) {
-                rc = mcp_as_txn_exec(txn, "family_revoke", NULL, row[0], NULL);
+                rc = mcp_as_txn_exec(txn, "family_revoke", NULL, row[0], MCP_AS_END);
                 if (rc == MCP_AS_STORE_OK) {
                     rc = mcp_as_txn_commit(txn);
                     if (rc == MCP_AS_STORE_OK) {

@@ -35,6 +35,9 @@
  * retries a few times), so a locked database answers 503 in seconds. */
 #define SQLITE_BUSY_TIMEOUT_MS 200
 #define ACQUIRE_TIMEOUT (apr_time_from_sec(10))
+/* PostgreSQL advisory lock held while the schema is created: the bytes
+ * of "mcp_as" read as a number */
+#define SCHEMA_LOCK_KEY "120273854488947"
 
 struct mcp_as_store {
     apr_global_mutex_t *writer;     /* SQLite: one writer at a time */
@@ -57,6 +60,7 @@ struct mcp_as_txn {
     mcp_as_store *store;
     store_connection *connection;
     int locked;                     /* holds store->writer */
+    int autocommit;                 /* a read on PostgreSQL: no BEGIN/COMMIT */
 };
 
 #define WRITER_MUTEX_TYPE "mcp-as-store"
@@ -170,7 +174,7 @@ static int run_sql(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     int rc = apr_dbd_query(driver, handle, &nrows, sql);
 
     if (rc != 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(04010)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(30010)
                      "MCPStore: '%.60s...' failed: %s", sql,
                      apr_dbd_error(driver, handle, rc));
         return MCP_ERROR;
@@ -212,8 +216,24 @@ static int create_schema(apr_pool_t *ptemp, mcp_as_store *store,
     if (store->is_sqlite
         && run_pragma(ptemp, driver, handle, "PRAGMA journal_mode=WAL")
            != MCP_OK) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(04026)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(30026)
                      "MCPStore: cannot switch %s to WAL", store->params);
+        return MCP_ERROR;
+    }
+    /*
+     * Several nodes may start at once on an empty PostgreSQL database, and
+     * CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE
+     * there (one of them fails on the catalog's unique index, and that
+     * node does not start).  A session advisory lock serialises the schema
+     * work; it goes when this connection is closed, right after.
+     */
+    if (!store->is_sqlite
+        && run_pragma(ptemp, driver, handle,
+                      "SELECT pg_advisory_lock(" SCHEMA_LOCK_KEY ")")
+           != MCP_OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(30097)
+                     "MCPStore: cannot take the schema lock: %s",
+                     apr_dbd_error(driver, handle, 0));
         return MCP_ERROR;
     }
     if (run_sql(ptemp, driver, handle, s,
@@ -223,7 +243,7 @@ static int create_schema(apr_pool_t *ptemp, mcp_as_store *store,
     }
     if (apr_dbd_select(driver, ptemp, handle, &results,
                        "SELECT MAX(version) FROM schema_version", 0) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(04011)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(30011)
                      "MCPStore: cannot read the schema version");
         return MCP_ERROR;
     }
@@ -234,7 +254,7 @@ static int create_schema(apr_pool_t *ptemp, mcp_as_store *store,
         }
     }
     if (version > SCHEMA_VERSION) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04012)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30012)
                      "MCPStore: the database has schema version %d, newer "
                      "than this module's %d; refusing to use it", version,
                      SCHEMA_VERSION);
@@ -259,7 +279,7 @@ static int create_schema(apr_pool_t *ptemp, mcp_as_store *store,
         run_sql(ptemp, driver, handle, s, "ROLLBACK");
         return MCP_ERROR;
     }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(04013)
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(30013)
                  "MCPStore: created the schema (version %d) in the %s store",
                  SCHEMA_VERSION, store->driver_name);
     return MCP_OK;
@@ -276,14 +296,17 @@ static void sqlite_give_to_child(apr_pool_t *ptemp, const char *path,
     static const char *const suffixes[] = { "", "-wal", "-shm", NULL };
     int i;
 
-    if (geteuid() != 0) {
-        return;
-    }
     for (i = 0; suffixes[i] != NULL; i++) {
         const char *file = apr_pstrcat(ptemp, path, suffixes[i], NULL);
-        if (chown(file, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0
-            && errno != ENOENT) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(04014)
+        /* hashes only, but who registered and consented to what */
+        if (chmod(file, 0600) != 0 && errno != ENOENT) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(30029)
+                         "MCPStore: cannot make %s private", file);
+        }
+        if (geteuid() == 0
+            && chown(file, ap_unixd_config.user_id, ap_unixd_config.group_id)
+               != 0 && errno != ENOENT) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(30014)
                          "MCPStore: cannot give %s to the server's user", file);
         }
     }
@@ -304,7 +327,7 @@ static int sqlite_prepare_directory(apr_pool_t *ptemp, const char *path,
     }
     if (apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE
                                | APR_FPROT_UEXECUTE, ptemp) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(04015)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, APLOGNO(30015)
                      "MCPStore: cannot create the directory %s", dir);
         return MCP_ERROR;
     }
@@ -312,7 +335,7 @@ static int sqlite_prepare_directory(apr_pool_t *ptemp, const char *path,
      * child user: the directory we made must be theirs. */
     if (geteuid() == 0
         && chown(dir, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(04016)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, APLOGNO(30016)
                      "MCPStore: cannot give %s to the server's user", dir);
     }
     return MCP_OK;
@@ -341,7 +364,7 @@ int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     apr_dbd_init(pconf);
     rv = apr_dbd_get_driver(pconf, store->driver_name, &store->driver);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(04017)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(30017)
                      "MCPStore: cannot load the apr_dbd driver '%s'",
                      store->driver_name);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -352,7 +375,7 @@ int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     }
     rv = apr_dbd_open_ex(store->driver, ptemp, store->params, &handle, &error);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(04018)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(30018)
                      "MCPStore: cannot open the %s store: %s",
                      store->driver_name, error ? error : "unknown error");
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -373,7 +396,7 @@ int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                     apr_psprintf(ptemp, "%pp", (void *)store),
                                     s, pconf, 0);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(04027)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(30027)
                          "MCPStore: cannot create the SQLite writer mutex");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -403,7 +426,7 @@ static apr_status_t connection_construct(void **resource, void *params,
     rv = apr_dbd_open_ex(store->driver, cpool, store->params,
                          &connection->handle, &error);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, store->server, APLOGNO(04019)
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, store->server, APLOGNO(30019)
                      "MCPStore: cannot connect to the %s store: %s",
                      store->driver_name, error ? error : "unknown error");
         apr_pool_destroy(cpool);
@@ -425,7 +448,7 @@ static apr_status_t connection_construct(void **resource, void *params,
                                  &prepared);
         if (rc != 0) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, store->server,
-                         APLOGNO(04020) "MCPStore: cannot prepare %s: %s",
+                         APLOGNO(30020) "MCPStore: cannot prepare %s: %s",
                          statements[i].label,
                          apr_dbd_error(store->driver, connection->handle, rc));
             apr_dbd_close(store->driver, connection->handle);
@@ -487,7 +510,7 @@ void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
                                 apr_time_from_sec(60), connection_construct,
                                 connection_destruct, store, pchild);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, server, APLOGNO(04021)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, server, APLOGNO(30021)
                          "MCPStore: cannot create the connection pool");
             continue;
         }
@@ -519,9 +542,11 @@ static apr_status_t txn_cleanup(void *data)
     mcp_as_txn *txn = data;
 
     if (txn->connection != NULL) {
-        int nrows;
-        int rc = apr_dbd_query(txn->store->driver, txn->connection->handle,
+        int nrows, rc = 0;
+        if (!txn->autocommit) {
+            rc = apr_dbd_query(txn->store->driver, txn->connection->handle,
                                &nrows, "ROLLBACK");
+        }
         txn_release(txn, rc != 0);
     }
     return APR_SUCCESS;
@@ -541,7 +566,7 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     for (attempt = 0; attempt < 2; attempt++) {
         rv = apr_reslist_acquire(store->connections, &resource);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(04022)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30022)
                           "MCPStore: no connection to the %s store",
                           store->driver_name);
             return MCP_AS_STORE_UNAVAILABLE;
@@ -565,7 +590,7 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     if (write && store->writer != NULL) {
         rv = apr_global_mutex_lock(store->writer);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(04028)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30028)
                           "MCPStore: cannot take the writer mutex");
             apr_reslist_release(store->connections, resource);
             return MCP_AS_STORE_UNAVAILABLE;
@@ -574,10 +599,21 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     }
     /* whatever happens to the request, the transaction ends with it */
     apr_pool_cleanup_register(r->pool, txn, txn_cleanup, apr_pool_cleanup_null);
+    /*
+     * Every read-only transaction is a single SELECT, which PostgreSQL runs
+     * atomically in a transaction of its own: BEGIN and COMMIT around it
+     * would only add two round trips to the shared database.  (SQLite is
+     * in-process, and a read transaction there keeps its WAL snapshot.)
+     */
+    if (!write && !store->is_sqlite) {
+        txn->autocommit = 1;
+        *out = txn;
+        return MCP_AS_STORE_OK;
+    }
     rc = apr_dbd_query(store->driver, txn->connection->handle, &nrows,
                        store->is_sqlite && write ? "BEGIN IMMEDIATE" : "BEGIN");
     if (rc != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(04023)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(30023)
                       "MCPStore: cannot begin a transaction: %s",
                       apr_dbd_error(store->driver, txn->connection->handle, rc));
         txn_release(txn, 0);
@@ -594,10 +630,14 @@ int mcp_as_txn_commit(mcp_as_txn *txn)
     if (txn->connection == NULL) {
         return MCP_AS_STORE_UNAVAILABLE;
     }
+    if (txn->autocommit) {
+        txn_release(txn, 0);
+        return MCP_AS_STORE_OK;
+    }
     rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
                        "COMMIT");
     if (rc != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(04024)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(30024)
                       "MCPStore: commit failed: %s",
                       apr_dbd_error(txn->store->driver,
                                     txn->connection->handle, rc));
@@ -617,6 +657,10 @@ void mcp_as_txn_abort(mcp_as_txn *txn)
     if (txn == NULL || txn->connection == NULL) {
         return;
     }
+    if (txn->autocommit) {
+        txn_release(txn, 0);
+        return;
+    }
     rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
                        "ROLLBACK");
     txn_release(txn, rc != 0);
@@ -630,7 +674,7 @@ static apr_dbd_prepared_t *statement(mcp_as_txn *txn, const char *label)
 
 static void log_failure(mcp_as_txn *txn, const char *label, int rc)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(04025)
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(30025)
                   "MCPStore: %s failed: %s", label,
                   apr_dbd_error(txn->store->driver, txn->connection->handle,
                                 rc));
@@ -763,9 +807,9 @@ void mcp_as_store_housekeeping(request_rec *r, mcp_as_store *store)
     if (mcp_as_txn_begin(r, store, 1, &txn) != MCP_AS_STORE_OK) {
         return;
     }
-    if (mcp_as_txn_exec(txn, "expire_codes", NULL, now, NULL) != MCP_AS_STORE_OK
-        || mcp_as_txn_exec(txn, "expire_jti", NULL, now, NULL) != MCP_AS_STORE_OK
-        || mcp_as_txn_exec(txn, "expire_refresh", NULL, now, NULL)
+    if (mcp_as_txn_exec(txn, "expire_codes", NULL, now, MCP_AS_END) != MCP_AS_STORE_OK
+        || mcp_as_txn_exec(txn, "expire_jti", NULL, now, MCP_AS_END) != MCP_AS_STORE_OK
+        || mcp_as_txn_exec(txn, "expire_refresh", NULL, now, MCP_AS_END)
            != MCP_AS_STORE_OK) {
         mcp_as_txn_abort(txn);
         return;

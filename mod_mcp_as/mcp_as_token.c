@@ -81,14 +81,14 @@ static int revoke_code_products(request_rec *r, mcp_as_server_conf *conf,
     if (rc != MCP_AS_STORE_OK) {
         return rc;
     }
-    rc = mcp_as_txn_select1(txn, "code_get", &row, code_hash, NULL);
+    rc = mcp_as_txn_select1(txn, "code_get", &row, code_hash, MCP_AS_END);
     if (rc == MCP_AS_STORE_OK) {
         if (row[0][0] != '\0') {
-            rc = mcp_as_txn_exec(txn, "family_revoke", NULL, row[0], NULL);
+            rc = mcp_as_txn_exec(txn, "family_revoke", NULL, row[0], MCP_AS_END);
         }
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_exec(txn, "jti_revoke", NULL, row[1],
-                seconds(r->pool, mcp_as_now() + conf->access_lifetime), NULL);
+                seconds(r->pool, mcp_as_now() + conf->access_lifetime), MCP_AS_END);
         }
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_commit(txn);
@@ -209,7 +209,7 @@ static int grant_authorization_code(request_rec *r, mcp_as_server_conf *conf,
     rc = mcp_as_txn_exec(txn, "code_mark", &nrows, code_hash, family,
                          claims.jti,
                          seconds(r->pool, mcp_as_now() + conf->access_lifetime
-                                 + conf->code_lifetime), NULL);
+                                 + conf->code_lifetime), MCP_AS_END);
     if (rc == MCP_AS_STORE_OK && nrows == 0) {
         mcp_as_txn_abort(txn);
         rc = revoke_code_products(r, conf, code_hash, client->client_id);
@@ -222,12 +222,12 @@ static int grant_authorization_code(request_rec *r, mcp_as_server_conf *conf,
     if (rc == MCP_AS_STORE_OK && with_refresh) {
         rc = mcp_as_txn_exec(txn, "family_insert", NULL, family,
                              client->client_id, claims.sub, claims.scope,
-                             claims.aud, mcp_as_now_str(r->pool), NULL);
+                             claims.aud, mcp_as_now_str(r->pool), MCP_AS_END);
         if (rc == MCP_AS_STORE_OK) {
             rc = mcp_as_txn_exec(txn, "refresh_insert", NULL, refresh_hash,
                                  family, seconds(r->pool, mcp_as_now()
                                                  + conf->refresh_lifetime),
-                                 NULL);
+                                 MCP_AS_END);
         }
     }
     if (rc != MCP_AS_STORE_OK) {
@@ -268,7 +268,7 @@ static int grant_refresh_token(request_rec *r, mcp_as_server_conf *conf,
     if (rc != MCP_AS_STORE_OK) {
         return mcp_as_unavailable(r);
     }
-    rc = mcp_as_txn_select1(txn, "refresh_get", &row, token_hash, NULL);
+    rc = mcp_as_txn_select1(txn, "refresh_get", &row, token_hash, MCP_AS_END);
     if (rc != MCP_AS_STORE_OK) {
         mcp_as_txn_abort(txn);
         return rc == MCP_AS_STORE_NOTFOUND
@@ -291,7 +291,7 @@ static int grant_refresh_token(request_rec *r, mcp_as_server_conf *conf,
         return token_error(r, "invalid_grant", "the refresh token expired");
     }
     if (strcmp(row[2], "0") == 0) {
-        rc = mcp_as_txn_exec(txn, "refresh_use", &nrows, token_hash, NULL);
+        rc = mcp_as_txn_exec(txn, "refresh_use", &nrows, token_hash, MCP_AS_END);
         if (rc != MCP_AS_STORE_OK) {
             mcp_as_txn_abort(txn);
             return mcp_as_unavailable(r);
@@ -299,7 +299,7 @@ static int grant_refresh_token(request_rec *r, mcp_as_server_conf *conf,
     }
     if (nrows == 0) {
         /* OAuth 2.1 §4.3.1 / RFC 9700 §4.14.2: reuse revokes the family */
-        rc = mcp_as_txn_exec(txn, "family_revoke", NULL, family, NULL);
+        rc = mcp_as_txn_exec(txn, "family_revoke", NULL, family, MCP_AS_END);
         if (rc != MCP_AS_STORE_OK || mcp_as_txn_commit(txn) != MCP_AS_STORE_OK) {
             mcp_as_txn_abort(txn);
             return mcp_as_unavailable(r);
@@ -327,7 +327,7 @@ static int grant_refresh_token(request_rec *r, mcp_as_server_conf *conf,
     rc = mcp_as_txn_exec(txn, "refresh_insert", NULL,
                          mcp_sha256_b64url(r->pool, refresh), family,
                          seconds(r->pool, mcp_as_now() + conf->refresh_lifetime),
-                         NULL);
+                         MCP_AS_END);
     if (rc != MCP_AS_STORE_OK) {
         mcp_as_txn_abort(txn);
         return mcp_as_unavailable(r);

@@ -98,6 +98,6 @@ void mcp_as_audit(request_rec *r, const char *event, const char *fmt, ...)
     }
     /* one line per event; values come from validated input, and control
      * characters are replaced so that a line cannot be forged */
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, APLOGNO(04050)
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, APLOGNO(30050)
                   "audit event=%s %.2048s", event, details);
 }

@@ -39,7 +39,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     for (s = main_server; s != NULL; s = s->next) {
         const char *error = mcp_as_check_config(pconf, ptemp, s);
         if (error != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04060) "%s",
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30060) "%s",
                          error);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -64,7 +64,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             return rc;
         }
         if (conf->resources->nelts == 0) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(04061)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(30061)
                          "MCPIssuer %s has no MCPAllowedResource: every "
                          "authorization request will fail with invalid_target",
                          conf->issuer);
@@ -81,7 +81,7 @@ static void test_config(apr_pool_t *pconf, server_rec *main_server)
     for (s = main_server; s != NULL; s = s->next) {
         const char *error = mcp_as_check_config(pconf, pconf, s);
         if (error != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(04064) "%s",
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, APLOGNO(30064) "%s",
                          error);
             /* the only way to fail configtest from this hook */
             exit(1);
@@ -128,7 +128,7 @@ static int handler(request_rec *r)
         return DECLINED;
     }
     if (!conf->issuer_set || conf->store == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(04062)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(30062)
                       "SetHandler mcp-as for %s, but this server has no "
                       "MCPIssuer", r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -141,7 +141,7 @@ static int handler(request_rec *r)
     parent_len = (apr_size_t)(slash - r->uri);
     if (strlen(conf->endpoint_base) != parent_len
         || strncmp(r->uri, conf->endpoint_base, parent_len) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(04063)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, APLOGNO(30063)
                       "%s is not under the endpoint base '%s' the metadata "
                       "names (MCPEndpointBase)", r->uri, conf->endpoint_base);
         return HTTP_NOT_FOUND;

@@ -51,11 +51,50 @@ static int supported_version(const char *version)
     return 0;
 }
 
+/* The port an origin's URL names, its scheme's default when it names none. */
+static apr_port_t origin_port(const apr_uri_t *uri)
+{
+    return uri->port_str != NULL ? uri->port
+                                 : apr_uri_port_of_scheme(uri->scheme);
+}
+
+/* Whether HOST is one of this virtual host's names (ServerName,
+ * ServerAlias, wildcard aliases included). */
+static int server_has_name(const server_rec *server, const char *host)
+{
+    int i;
+
+    if (server->server_hostname != NULL
+        && strcasecmp(server->server_hostname, host) == 0) {
+        return 1;
+    }
+    for (i = 0; server->names != NULL && i < server->names->nelts; i++) {
+        if (strcasecmp(APR_ARRAY_IDX(server->names, i, const char *), host) == 0) {
+            return 1;
+        }
+    }
+    for (i = 0; server->wild_names != NULL && i < server->wild_names->nelts; i++) {
+        if (ap_strcasecmp_match(host, APR_ARRAY_IDX(server->wild_names, i,
+                                                    const char *)) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The tool's own origin is what the configuration says it is: the origin
+ * of MCPResource, else this virtual host's names with the port and scheme
+ * it serves.  Never the Host header: in a DNS-rebinding attack the page's
+ * Origin and the Host header both carry the attacker's name, which now
+ * resolves to this server, so "Origin matches Host" would let it through
+ * (MCP 2025-11-25, Transports, "Security Warning").
+ */
 static int origin_allowed(request_rec *r, const char *origin)
 {
     const mcp_rs_dir_conf *conf = mcp_rs_dir(r);
-    const char *host = apr_table_get(r->headers_in, "Host");
-    apr_uri_t parsed;
+    apr_uri_t parsed, own;
+    apr_port_t port;
     int i;
 
     for (i = 0; conf->origins != NULL && i < conf->origins->nelts; i++) {
@@ -64,12 +103,22 @@ static int origin_allowed(request_rec *r, const char *origin)
             return 1;
         }
     }
-    /* same origin: the Origin's host[:port] is the Host the client used */
-    if (host == NULL || apr_uri_parse(r->pool, origin, &parsed) != APR_SUCCESS
-        || parsed.hostinfo == NULL) {
+    if (apr_uri_parse(r->pool, origin, &parsed) != APR_SUCCESS
+        || parsed.scheme == NULL || parsed.hostname == NULL) {
         return 0;
     }
-    return strcasecmp(parsed.hostinfo, host) == 0;
+    if (conf->resource != NULL) {
+        return apr_uri_parse(r->pool, conf->resource, &own) == APR_SUCCESS
+            && own.scheme != NULL && own.hostname != NULL
+            && strcasecmp(parsed.scheme, own.scheme) == 0
+            && strcasecmp(parsed.hostname, own.hostname) == 0
+            && origin_port(&parsed) == origin_port(&own);
+    }
+    port = r->server->port != 0 ? r->server->port
+                                : r->connection->local_addr->port;
+    return strcasecmp(parsed.scheme, ap_http_scheme(r)) == 0
+        && origin_port(&parsed) == port
+        && server_has_name(r->server, parsed.hostname);
 }
 
 static json_t *identity_json(request_rec *r, json_t *object)
@@ -214,7 +263,7 @@ static int json_rpc(request_rec *r)
     const char *accept = apr_table_get(r->headers_in, "Accept");
     const char *version = apr_table_get(r->headers_in, "MCP-Protocol-Version");
     json_t *message, *id, *params;
-    const char *method, *error;
+    const char *method;
     json_error_t json_error;
     char *body;
     apr_size_t len;
@@ -283,7 +332,7 @@ static int json_rpc(request_rec *r)
     /* Transports §"Protocol Version Header": after initialization every
      * request names the version; an unknown one is a 400. */
     if (version != NULL && !supported_version(version)) {
-        error = apr_psprintf(r->pool, "unsupported MCP-Protocol-Version %s",
+        const char *error = apr_psprintf(r->pool, "unsupported MCP-Protocol-Version %s",
                              mcp_printable(r->pool, version, 32));
         return rpc_error(r, HTTP_BAD_REQUEST, id, INVALID_REQUEST, error);
     }

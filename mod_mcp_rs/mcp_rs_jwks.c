@@ -76,7 +76,6 @@ static int read_file(apr_pool_t *pool, const char *path, char **text,
     apr_file_t *file;
     apr_finfo_t info;
     apr_status_t rv;
-    char message[120];
 
     rv = apr_file_open(&file, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
                        APR_OS_DEFAULT, pool);
@@ -84,6 +83,7 @@ static int read_file(apr_pool_t *pool, const char *path, char **text,
         rv = apr_file_info_get(&info, APR_FINFO_SIZE, file);
     }
     if (rv == APR_SUCCESS && info.size > MAX_DOCUMENT_BYTES) {
+        apr_file_close(file);
         *error = apr_psprintf(pool, "%s is larger than %d bytes", path,
                               MAX_DOCUMENT_BYTES);
         return MCP_ERROR;
@@ -92,8 +92,11 @@ static int read_file(apr_pool_t *pool, const char *path, char **text,
         *text = apr_palloc(pool, (apr_size_t)info.size + 1);
         rv = apr_file_read_full(file, *text, (apr_size_t)info.size, len);
         (*text)[*len] = '\0';
+        /* the key set's pool lives long: do not keep the file open with it */
+        apr_file_close(file);
     }
     if (rv != APR_SUCCESS) {
+        char message[120];
         *error = apr_psprintf(pool, "cannot read %s: %s", path,
                               apr_strerror(rv, message, sizeof(message)));
         return MCP_ERROR;

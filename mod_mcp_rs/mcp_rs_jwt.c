@@ -64,6 +64,12 @@ int mcp_rs_jwt_acceptable(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
             return fail(failure, "the token's typ is not at+jwt (RFC 9068 "
                         "section 2.1)");
         }
+        /* RFC 9068 §2.2: sub is required in the profile MCPRequireTyp
+         * enforces; relaxed for foreign issuers (client_id stands in). */
+        if (conf->require_typ && identity->sub == NULL) {
+            return fail(failure, "the token has no sub claim (RFC 9068 "
+                        "section 2.2)");
+        }
         if (!mcp_rs_array_contains(conf->algorithms, identity->alg)) {
             return fail(failure, apr_psprintf(pool,
                 "algorithm %s is not accepted here", identity->alg));

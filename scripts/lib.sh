@@ -7,7 +7,8 @@ MCP_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   sqlite3 curl ca-certificates"
 MCP_TEST_PACKAGES="libapache2-mod-perl2 libwww-perl
   libcrypt-jwt-perl libio-socket-ssl-perl postgresql memcached
-  libasan8 libubsan1 cppcheck clang clang-tidy libclang-rt-14-dev"
+  libasan8 libubsan1 cppcheck clang clang-tidy libclang-rt-14-dev
+  chromium libapache2-mod-auth-openidc"
 
 mcp_say() { printf '==> %s\n' "$*"; }
 mcp_die() { printf 'error: %s\n' "$*" >&2; exit 1; }

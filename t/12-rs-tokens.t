@@ -39,6 +39,7 @@ my @refused = (
     [ 'aud a sub-path of the resource', mint(claims => { aud => resource('/rs/echo') }), qr/audience/ ],
     [ 'no aud', mint(claims => { aud => undef }), qr/no aud/ ],
     [ 'missing exp', mint(claims => { exp => undef }), qr/no exp/ ],
+    [ 'missing sub (RFC 9068 profile)', mint(claims => { sub => undef }), qr/no sub claim/ ],
     [ 'typ JWT where at+jwt is required', mint(header => { typ => 'JWT' }), qr/typ is not at\+jwt/ ],
     [ 'no typ', mint(header => { typ => undef }), qr/typ is not at\+jwt/ ],
     [ 'jku in the header', mint(header => { jku => 'https://evil.test/jwks' }), qr/has jku/ ],
@@ -99,6 +100,7 @@ my @passes = (
     [ 'no kid: any fitting key', mint(header => { kid => undef }, key => 'rsa-1'), '/rs/echo' ],
     [ 'typ JWT where MCPRequireTyp Off', mint(header => { typ => 'JWT' }), '/rs/typ-relaxed' ],
     [ 'no typ where MCPRequireTyp Off', mint(header => { typ => undef }), '/rs/typ-relaxed' ],
+    [ 'no sub where MCPRequireTyp Off', mint(claims => { sub => undef }), '/rs/typ-relaxed' ],
     [ 'ES256 where only ES256 is allowed', mint(alg => 'ES256'), '/rs/es256-only' ],
 );
 

@@ -11,7 +11,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use MCP::RS qw(check resource mint bearer json_of);
 
-plan tests => 58;
+plan tests => 59;
 
 my $json = JSON::PP->new->canonical;
 sub rpc {
@@ -140,3 +140,8 @@ ok t_cmp($r->code, 200, 'MCPAllowedOrigin: 200');
 my ($hostport) = resource('') =~ m{^(http://[^/]+)};
 $r = rpc('/echo', { jsonrpc => '2.0', id => 1, method => 'ping' }, Origin => $hostport);
 ok t_cmp($r->code, 200, 'same origin: 200');
+# DNS rebinding: the attacker's name resolves to this server, so Host and
+# Origin agree with each other but not with the tool's configured origin
+$r = rpc('/echo', { jsonrpc => '2.0', id => 1, method => 'initialize' },
+         Host => 'evil.example:' . Apache::Test::vars('port'), Origin => 'http://evil.example:' . Apache::Test::vars('port'));
+ok t_cmp($r->code, 403, 'Origin matching a foreign Host (DNS rebinding): 403');

@@ -43,6 +43,7 @@ my @cases = (
     [ "<Location /oauth>\nSetHandler mcp-as\n</Location>",
                                                  qr/SetHandler mcp-as in <Location \/oauth> needs MCPIssuer/ ],
     [ 'MCPClientMetadataAllowPrivate maybe',     qr/MCPClientMetadataAllowPrivate/ ],
+    [ 'MCPClientMetadataCAFile /nonexistent/ca.pem', qr/MCPClientMetadataCAFile: .*not a readable file/ ],
 );
 
 plan tests => 2 + 2 * @cases;
@@ -64,6 +65,7 @@ my ($status, $output) = configtest($good . join("\n",
     'MCPIntrospector rs',
     'MCPClientMetadataDocuments off',
     'MCPClientMetadataAllowPrivate off',
+    'MCPClientMetadataCAFile /etc/ssl/certs/ca-certificates.crt',
     'MCPEndpointBase /oauth'));
 ok t_cmp($status, 0, 'every directive with a good value passes configtest');
 ok t_cmp($output, qr/Syntax OK/, 'configtest says Syntax OK');

@@ -47,7 +47,7 @@ my @after = (
     [ { resource => 'relative/path' },                  'invalid_target', qr/absolute/ ],
 );
 
-plan tests => 2 * @mismatch + 5 * @after + 61;
+plan tests => 2 * @mismatch + 5 * @after + 65;
 
 sub page_400 {
     my ($response, $what) = @_;
@@ -194,6 +194,23 @@ my $json_post = HTTP::Request->new(POST => base() . '/oauth/authorize',
     ['Content-Type' => 'application/json'], '{}');
 $json_post->authorization_basic('alice', 'wonderland-pass');
 ok t_cmp(ua()->request($json_post)->code, 400, 'POST with JSON: 400 page');
+# a login page's POST back to the URL that asked for a login (mod_auth_form's
+# inline login): the request is in the query, the body is only the login
+my $login_uri = URI->new(base() . '/oauth/authorize');
+$login_uri->query_form(%good, scope => 'mcp:echo');
+my $login_post = HTTP::Request::Common::POST($login_uri,
+    [httpd_username => 'alice', httpd_password => 'wonderland-pass', httpd_method => 'GET']);
+$login_post->authorization_basic('alice', 'wonderland-pass');
+$response = ua()->request($login_post);
+ok t_cmp($response->code, 200, 'login form posted back to the authorization URL: the consent page');
+ok t_cmp(consent_form($response)->{code_challenge}, $challenge, 'for the request in the query');
+my $empty_post = HTTP::Request::Common::POST($login_uri, []);
+$empty_post->authorization_basic('alice', 'wonderland-pass');
+ok t_cmp(ua()->request($empty_post)->code, 200, 'an empty POST (mod_auth_form read the login): the consent page');
+$login_uri->query_form(%good, scope => 'mcp:echo', mcp_consent => 'approve');
+my $query_decision = HTTP::Request::Common::POST($login_uri, []);
+$query_decision->authorization_basic('alice', 'wonderland-pass');
+ok t_cmp(ua()->request($query_decision)->code, 400, 'a decision in the query string is refused');
 
 # a client registered with one redirect URI may omit it
 my (undef, $single) = register_client(redirect_uris => ['https://single.example/cb']);

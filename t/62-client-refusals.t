@@ -18,10 +18,14 @@ my @cases = (
     [ mixup         => 5, qr/iss is https:\/\/evil\.example.*RFC 9207/,           'iss mismatch' ],
     [ wrongresource => 5, qr/is for resource .*elsewhere.*RFC 9728 section 3\.3/, 'metadata for another resource' ],
     [ httpendpoint  => 5, qr/names token_endpoint http:\/\/as\.example\/token, which is neither https nor loopback http/, 'plain http endpoint' ],
+    [ garbled       => 7, qr/authorization server metadata at \S+ is not a JSON object/, 'metadata that is not JSON' ],
+    [ noregister    => 4, qr/dynamic registration at \S+ failed \(400, invalid_client_metadata: registration is closed here\); give --client-id/, 'registration refused' ],
+    [ badgrant      => 4, qr/refused the authorization_code grant \(400, invalid_grant: the code has expired\)/, 'code refused' ],
+    [ notoken       => 7, qr/the token reply of \S+ has no access_token/, 'a token reply without a token' ],
     [ denied        => 4, qr/authorization was not granted: access_denied: the user said no/, 'the user says no' ],
 );
 
-plan tests => 3 * @cases + 4, sub { need_cgi() && -x client_binary() };
+plan tests => 3 * @cases + 6, sub { need_cgi() && -x client_binary() };
 
 my $base = server_base();
 for my $case (@cases) {
@@ -34,8 +38,13 @@ for my $case (@cases) {
     ok t_cmp($stored !~ /access_token/ ? 1 : 0, 1, "$name: no token stored");
 }
 
+# an event stream that ends without the response
+my $r = mcp_client('--token-store', fresh_store(), '--login', 'x:y', '--tool', 'echo', "$base/client-fake/nosse/mcp");
+ok t_cmp($r->{exit}, 7, 'an event stream without the response: exit 7');
+ok t_cmp($r->{err}, qr/the event stream for tools\/call ended without its response/, 'the message says so');
+
 # --no-browser prints the URL and waits; nobody comes
-my $r = mcp_client('--token-store', fresh_store(), '--no-browser', '--wait', '2',
+$r = mcp_client('--token-store', fresh_store(), '--no-browser', '--wait', '2',
                    "$base/client-fake/good/mcp");
 ok t_cmp($r->{exit}, 4, 'nobody opens the URL: exit 4');
 ok t_cmp($r->{err}, qr{open this URL.*\n\n  \Q$base\E/client-fake/good/authorize\?response_type=code&client_id=[^&]+&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fcallback&code_challenge=[A-Za-z0-9_-]{43}&code_challenge_method=S256&state=[A-Za-z0-9_-]{43}&resource=\Q${\ (($base =~ s/([:\/])/sprintf('%%%02X', ord $1)/ger)) }\E%2Fclient-fake%2Fgood%2Fmcp&scope=fake%3Aread\n}s,

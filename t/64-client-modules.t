@@ -9,10 +9,11 @@ use Apache::TestUtil;
 use Apache::TestRequest ();
 use FindBin;
 use JSON::PP;
+use File::Temp ();
 use lib "$FindBin::Bin/lib";
 use MCP::Client qw(mcp_client client_binary fresh_store);
 
-plan tests => 33, sub { -x client_binary() };
+plan tests => 36, sub { -x client_binary() };
 
 Apache::TestRequest::module('mcp_client');
 my $port = Apache::TestRequest::hostport() =~ s/.*://r;
@@ -90,7 +91,37 @@ $r = mcp_client('-v', '--token-store', $store, "$base/mcp?text=again");
 okr($r, 0, 'refused token: exit 0');
 ok t_cmp($r->{err}, qr/token refused \(invalid_token\); refreshing/, 'refreshed after invalid_token');
 
-# 6. step-up: /mcp/admin needs mcp:admin too; 403, then the union of scopes
+# 6. four runs at once with an expired token: one refreshes, the others
+# wait for the store's lock and use its token; nobody spends a refresh
+# token twice (which would revoke the whole family: every run would fail)
+$data = load_store($store);
+$data->{tokens}[0]{expires_at} = time - 10;
+save_store($store, $data);
+my $dir = File::Temp::tempdir('mcp-client-parallel-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my @pids;
+for my $i (1 .. 4) {
+    my $pid = fork // die;
+    if ($pid == 0) {
+        delete $ENV{BROWSER};
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', "$dir/out$i";
+        open STDERR, '>', "$dir/err$i";
+        exec client_binary(), '-v', '--wait', '2', '--token-store', $store, "$base/mcp?text=p$i";
+        exit 127;
+    }
+    push @pids, $pid;
+}
+my @exits = map { waitpid($_, 0); $? >> 8 } @pids;
+my $errors = join '', map { local $/; open my $fh, '<', "$dir/err$_" or die; <$fh> } 1 .. 4;
+ok t_cmp("@exits", '0 0 0 0', 'four runs at once: all exit 0');
+my $refreshes = () = $errors =~ /refreshed the access token/g;
+my $adopted = () = $errors =~ /another mcp-client run has renewed the token/g;
+# a run that starts after the refresh simply finds the new token stored
+ok t_cmp($refreshes, 1, 'exactly one run refreshes');
+ok t_cmp($errors !~ /authorization request/ && $adopted <= 3 ? 1 : "adopted $adopted; $errors", 1,
+         'the others use its token, adopted while waiting or found stored');
+
+# 7. step-up: /mcp/admin needs mcp:admin too; 403, then the union of scopes
 $r = mcp_client('-v', '--login', $login, '--token-store', $store, "$base/mcp/admin?text=up");
 okr($r, 0, 'step-up: exit 0');
 ok t_cmp($r->{err}, qr/insufficient scope; asking for .*mcp:admin/, 'the 403 was understood');
@@ -98,7 +129,7 @@ ok t_cmp($r->{err}, qr/authorization request to \S+ \(scope: mcp:echo mcp:admin\
 $echo = eval { JSON::PP->new->decode($r->{out}) } || {};
 ok t_cmp($echo->{scope}, 'mcp:echo mcp:admin', 'the new token carries both scopes');
 
-# 7. an agent: client credentials, no user
+# 8. an agent: client credentials, no user
 $r = mcp_client('--token-store', fresh_store(), '--grant', 'client_credentials', '--client-id', 'client-agent',
                 '--client-secret', 'client-agent-secret-0123456789', "$base/mcp?text=agent");
 okr($r, 0, 'client_credentials: exit 0');

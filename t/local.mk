@@ -11,7 +11,7 @@ check_PROGRAMS += t/unit/test_client
 TESTS += t/unit/test_client
 t_unit_test_client_SOURCES = t/unit/tap.h t/unit/test_client.c
 t_unit_test_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
-t_unit_test_client_LDADD = client/libmcpc.la common/libmcp.la $(CURL_LIBS) $(APR_LIBS) $(APU_LIBS)
+t_unit_test_client_LDADD = client/libmcpc.la common/libmcp.la $(CURL_LIBS) $(OPENSSL_LIBS) $(APR_LIBS) $(APU_LIBS)
 
 EXTRA_DIST += t/TEST.PL.in t/bin/httpd.in t/httpd-base.conf.in
 
@@ -21,7 +21,7 @@ dist-tests:
 	mkdir -p $(distdir)/t/conf
 	cp -p $(srcdir)/t/*.t $(distdir)/t/
 	cp -p $(srcdir)/t/conf/*.in $(distdir)/t/conf/
-	for d in lib htdocs cgi-bin keys interop; do \
+	for d in lib htdocs cgi-bin keys interop cluster; do \
 	  if test -d "$(srcdir)/t/$$d"; then \
 	    (cd $(srcdir)/t && find $$d -name node_modules -prune -o -type f -print) | \
 	    while read f; do mkdir -p "$(distdir)/t/`dirname $$f`"; cp -p "$(srcdir)/t/$$f" "$(distdir)/t/$$f"; done; \

