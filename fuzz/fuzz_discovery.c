@@ -4,7 +4,7 @@
  * two documents separated by a NUL; the harness answers every metadata
  * URL the client asks for with them instead of the network (the client's
  * other files are linked whole).
- * fuzz-sources: client/mcpc_authorize.c client/mcpc_challenge.c client/mcpc_flow.c client/mcpc_http.c client/mcpc_mcp.c client/mcpc_register.c client/mcpc_store.c client/mcpc_token.c */
+ * fuzz-sources: client/mcpc_assertion.c client/mcpc_authorize.c client/mcpc_challenge.c client/mcpc_flow.c client/mcpc_http.c client/mcpc_mcp.c client/mcpc_register.c client/mcpc_store.c client/mcpc_token.c */
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>

@@ -206,6 +206,13 @@ static int create_schema(apr_pool_t *ptemp, mcp_as_store *store,
     apr_dbd_row_t *row = NULL;
     int version = 0, i;
 
+    /* On a graceful restart the children of the old generation may be
+     * writing: wait for their locks (longer than a request would, as no
+     * client waits on the parent) rather than fail the restart, and so
+     * stop the server, on SQLITE_BUSY (t/73-hostile-graceful.t). */
+    if (store->is_sqlite) {
+        run_pragma(ptemp, driver, handle, "PRAGMA busy_timeout = 10000");
+    }
     if (store->is_sqlite
         && run_pragma(ptemp, driver, handle, "PRAGMA journal_mode=WAL")
            != MCP_OK) {
