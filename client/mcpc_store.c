@@ -158,7 +158,7 @@ static int write_store(mcpc_t *c)
     char *text, *temporary;
     int fd;
     apr_size_t len, done = 0;
-    json_t *current;
+    json_t *current = NULL;
     int exit_code = c->exit_code;
 
     c->quiet++;
@@ -411,7 +411,7 @@ void mcpc_store_unlock(mcpc_t *c)
 
 mcpc_token_t *mcpc_store_reread_token(mcpc_t *c, const char *resource, const char *issuer)
 {
-    json_t *store, *tokens;
+    json_t *store = NULL, *tokens;
     size_t i;
     int saved = c->exit_code;
 
