@@ -12,7 +12,13 @@ set -eu
 client=$1
 url=$2
 key=""
-set -- --tool test-tool --wait 20 --timeout 10 \
+# Each scenario is a new user with no stored tokens or registrations: the
+# mock servers listen on random ports, and a port used again by a later
+# scenario would otherwise find the earlier scenario's token and skip the
+# flow under test (seen once: client-credentials-basic made no token request).
+store_dir=$(mktemp -d)
+trap 'rm -rf "$store_dir"' EXIT
+set -- --tool test-tool --wait 20 --timeout 10 --token-store "$store_dir/tokens.json" \
     --client-metadata-url https://conformance-test.local/client-metadata.json
 if [ -n "${MCP_CONFORMANCE_CONTEXT:-}" ]; then
     key=$(mktemp)
