@@ -13,6 +13,15 @@
  * is locked past the bounded busy wait, or down) rolls it back and is
  * reported as MCP_AS_STORE_UNAVAILABLE, which the endpoints answer with
  * 503 temporarily_unavailable: never a partial write.
+ *
+ * A PostgreSQL server that restarts kills every connection the children
+ * keep, and libpq notices only when one is next used.  A connection on
+ * which a statement failed is never handed out again (apr_dbd_check_conn
+ * would PQreset it: connected again, but without the prepared statements,
+ * so that every later statement on it fails); and a transaction's first
+ * statement that fails on a connection from the pool is retried on
+ * another one, so that the first requests after the restart do not fail
+ * (t/46-as-pgsql-outage.t).
  */
 #include <httpd.h>
 #include <errno.h>
@@ -53,7 +62,12 @@ typedef struct {
     apr_dbd_t *handle;
     apr_pool_t *pool;
     apr_hash_t *statements;         /* label -> apr_dbd_prepared_t * */
+    int used;                       /* handed out before: may have died */
 } store_connection;
+
+/* Bounds the retries on dead pooled connections (a child holds at most
+ * one per thread; the pool replaces each dead one it is given back). */
+#define MAX_STALE_RETRIES 64
 
 struct mcp_as_txn {
     request_rec *r;
@@ -61,6 +75,9 @@ struct mcp_as_txn {
     store_connection *connection;
     int locked;                     /* holds store->writer */
     int autocommit;                 /* a read on PostgreSQL: no BEGIN/COMMIT */
+    int broken;                     /* a statement failed: do not reuse */
+    int fresh;                      /* autocommit: its connection is new */
+    int statements_run;
 };
 
 #define WRITER_MUTEX_TYPE "mcp-as-store"
@@ -528,7 +545,7 @@ static void txn_release(mcp_as_txn *txn, int broken)
     if (txn->connection == NULL) {
         return;
     }
-    if (broken) {
+    if (broken || txn->broken) {
         apr_reslist_invalidate(txn->store->connections, txn->connection);
     }
     else {
@@ -552,17 +569,18 @@ static apr_status_t txn_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
-                     mcp_as_txn **out)
+/*
+ * A connection from the pool, checked.  *fresh says whether it was just
+ * opened (a statement failing on it means the database is down) or used
+ * before (it may have died with a database restart since).
+ */
+static int acquire_connection(request_rec *r, mcp_as_store *store,
+                              store_connection **out, int *fresh)
 {
-    mcp_as_txn *txn;
     void *resource = NULL;
     apr_status_t rv;
-    int nrows, rc, attempt;
+    int attempt;
 
-    if (store == NULL || store->connections == NULL) {
-        return MCP_AS_STORE_UNAVAILABLE;
-    }
     for (attempt = 0; attempt < 2; attempt++) {
         rv = apr_reslist_acquire(store->connections, &resource);
         if (rv != APR_SUCCESS) {
@@ -583,41 +601,92 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     if (resource == NULL) {
         return MCP_AS_STORE_UNAVAILABLE;
     }
+    *out = resource;
+    *fresh = !(*out)->used;
+    (*out)->used = 1;
+    return MCP_AS_STORE_OK;
+}
+
+/* A pooled connection that failed its first statement: drop it, and say
+ * whether the statement is worth retrying on another connection. */
+static int drop_stale(mcp_as_txn *txn, int fresh, int *retries)
+{
+    if (txn->store->is_sqlite) {
+        return 0;                   /* busy, not dead: the caller says 503 */
+    }
+    apr_reslist_invalidate(txn->store->connections, txn->connection);
+    txn->connection = NULL;
+    if (fresh || ++*retries > MAX_STALE_RETRIES) {
+        return 0;                   /* the database itself is not there */
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, txn->r, APLOGNO(30110)
+                  "MCPStore: a pooled connection to the %s store was dead "
+                  "(database restarted?); trying another",
+                  txn->store->driver_name);
+    return 1;
+}
+
+int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
+                     mcp_as_txn **out)
+{
+    mcp_as_txn *txn;
+    store_connection *connection;
+    const char *why;
+    apr_status_t rv;
+    int nrows, rc, fresh, retries = 0;
+
+    if (store == NULL || store->connections == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
     txn = apr_pcalloc(r->pool, sizeof(*txn));
     txn->r = r;
     txn->store = store;
-    txn->connection = resource;
-    if (write && store->writer != NULL) {
-        rv = apr_global_mutex_lock(store->writer);
-        if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30028)
-                          "MCPStore: cannot take the writer mutex");
-            apr_reslist_release(store->connections, resource);
-            return MCP_AS_STORE_UNAVAILABLE;
-        }
-        txn->locked = 1;
-    }
     /* whatever happens to the request, the transaction ends with it */
     apr_pool_cleanup_register(r->pool, txn, txn_cleanup, apr_pool_cleanup_null);
-    /*
-     * Every read-only transaction is a single SELECT, which PostgreSQL runs
-     * atomically in a transaction of its own: BEGIN and COMMIT around it
-     * would only add two round trips to the shared database.  (SQLite is
-     * in-process, and a read transaction there keeps its WAL snapshot.)
-     */
-    if (!write && !store->is_sqlite) {
-        txn->autocommit = 1;
-        *out = txn;
-        return MCP_AS_STORE_OK;
-    }
-    rc = apr_dbd_query(store->driver, txn->connection->handle, &nrows,
-                       store->is_sqlite && write ? "BEGIN IMMEDIATE" : "BEGIN");
-    if (rc != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(30023)
-                      "MCPStore: cannot begin a transaction: %s",
-                      apr_dbd_error(store->driver, txn->connection->handle, rc));
-        txn_release(txn, 0);
-        return MCP_AS_STORE_UNAVAILABLE;
+    for (;;) {
+        if (acquire_connection(r, store, &connection, &fresh)
+            != MCP_AS_STORE_OK) {
+            txn_release(txn, 0);
+            return MCP_AS_STORE_UNAVAILABLE;
+        }
+        txn->connection = connection;
+        /*
+         * Every read-only transaction is a single SELECT, which PostgreSQL
+         * runs atomically in a transaction of its own: BEGIN and COMMIT
+         * around it would only add two round trips to the shared database.
+         * (SQLite is in-process, and a read transaction there keeps its WAL
+         * snapshot.)  That SELECT retries on a dead connection itself.
+         */
+        if (!write && !store->is_sqlite) {
+            txn->autocommit = 1;
+            txn->fresh = fresh;
+            *out = txn;
+            return MCP_AS_STORE_OK;
+        }
+        if (write && store->writer != NULL && !txn->locked) {
+            rv = apr_global_mutex_lock(store->writer);
+            if (rv != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30028)
+                              "MCPStore: cannot take the writer mutex");
+                txn_release(txn, 0);
+                return MCP_AS_STORE_UNAVAILABLE;
+            }
+            txn->locked = 1;
+        }
+        rc = apr_dbd_query(store->driver, connection->handle, &nrows,
+                           store->is_sqlite && write ? "BEGIN IMMEDIATE"
+                                                     : "BEGIN");
+        if (rc == 0) {
+            break;
+        }
+        why = apr_pstrdup(r->pool,
+                          apr_dbd_error(store->driver, connection->handle, rc));
+        if (!drop_stale(txn, fresh, &retries)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(30023)
+                          "MCPStore: cannot begin a transaction: %s", why);
+            txn_release(txn, !store->is_sqlite);
+            return MCP_AS_STORE_UNAVAILABLE;
+        }
     }
     *out = txn;
     return MCP_AS_STORE_OK;
@@ -674,6 +743,11 @@ static apr_dbd_prepared_t *statement(mcp_as_txn *txn, const char *label)
 
 static void log_failure(mcp_as_txn *txn, const char *label, int rc)
 {
+    /* PostgreSQL: the connection may be dead, or reset by libpq without
+     * its prepared statements; a new one is cheap */
+    if (!txn->store->is_sqlite) {
+        txn->broken = 1;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(30025)
                   "MCPStore: %s failed: %s", label,
                   apr_dbd_error(txn->store->driver, txn->connection->handle,
@@ -729,11 +803,37 @@ static int select_rows(mcp_as_txn *txn, const char *label,
     apr_array_header_t *out = apr_array_make(txn->r->pool, 4,
                                              sizeof(const char **));
     const apr_dbd_driver_t *driver = txn->store->driver;
-    int rc, columns;
+    const char *why = NULL;
+    int rc, columns, retries = 0;
 
     /* random access: the pgsql driver knows the columns only then */
     rc = apr_dbd_pselect(driver, txn->r->pool, txn->connection->handle,
                          &results, statement(txn, label), 1, count, args);
+    /* a single-statement read on a pooled connection that died (the
+     * database restarted): nothing was done, run it on another one */
+    while (rc != 0 && txn->autocommit && txn->statements_run == 0) {
+        why = apr_pstrdup(txn->r->pool,
+                          apr_dbd_error(driver, txn->connection->handle, rc));
+        if (!drop_stale(txn, txn->fresh, &retries)) {
+            rc = -1;
+            break;
+        }
+        if (acquire_connection(txn->r, txn->store, &txn->connection,
+                               &txn->fresh) != MCP_AS_STORE_OK) {
+            txn->connection = NULL;
+            return MCP_AS_STORE_UNAVAILABLE;
+        }
+        rc = apr_dbd_pselect(driver, txn->r->pool, txn->connection->handle,
+                             &results, statement(txn, label), 1, count, args);
+    }
+    txn->statements_run++;
+    if (txn->connection == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(30111)
+                      "MCPStore: %s failed: no live connection to the %s "
+                      "store: %s", label, txn->store->driver_name,
+                      why ? why : "unknown error");
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
     if (rc != 0) {
         log_failure(txn, label, rc);
         return MCP_AS_STORE_UNAVAILABLE;
