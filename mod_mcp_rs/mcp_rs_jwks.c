@@ -57,6 +57,34 @@ static struct {
     apr_hash_t *entries;                /* source → jwks_entry */
 } jwks;
 
+static void drop_reference(mcp_rs_keyset *keyset);
+
+/*
+ * The key sets live in root pools of their own (a fetch must not create
+ * children of the shared process pool): when the child ends, the sets
+ * still in use go with it, and their jansson/cjose/OpenSSL objects are
+ * released rather than left for the process's exit to drop
+ * (t/78-hostile-lsan.t).  Runs before the lock, made earlier in the same
+ * pool, is destroyed.
+ */
+static apr_status_t jwks_cleanup(void *data)
+{
+    apr_hash_index_t *index;
+
+    apr_thread_mutex_lock(jwks.lock);
+    for (index = apr_hash_first(NULL, jwks.entries); index != NULL;
+         index = apr_hash_next(index)) {
+        jwks_entry *entry = apr_hash_this_val(index);
+        if (entry->current != NULL) {
+            entry->current->retired = 1;
+            drop_reference(entry->current);
+            entry->current = NULL;
+        }
+    }
+    apr_thread_mutex_unlock(jwks.lock);
+    return APR_SUCCESS;
+}
+
 apr_status_t mcp_rs_jwks_init(apr_pool_t *pool, server_rec *s)
 {
     apr_status_t rv;
@@ -66,6 +94,10 @@ apr_status_t mcp_rs_jwks_init(apr_pool_t *pool, server_rec *s)
     rv = apr_thread_mutex_create(&jwks.lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv == APR_SUCCESS) {
         rv = apr_thread_cond_create(&jwks.fetched, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        apr_pool_cleanup_register(pool, NULL, jwks_cleanup,
+                                  apr_pool_cleanup_null);
     }
     return rv;
 }
