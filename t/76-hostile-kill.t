@@ -15,8 +15,10 @@
 #   (its replay after the restart says "already used"), and that replay
 #   revokes the refresh token the code produced (OAuth 2.1 §4.1.3).
 # Codes live in the socache (shmcb: gone with the killed server), the
-# markers in the store: with a cache that outlives the server (memcache)
-# the markers alone keep a redeemed code from working twice.
+# markers in the store: with a cache that outlives the server (memcache,
+# t/suites/memcache.sh) the markers alone keep a redeemed code from
+# working twice, and a code never redeemed may work after the restart,
+# once.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
@@ -35,6 +37,14 @@ plan tests => 10;
 
 my $dir = tempdir(CLEANUP => 1);
 my $saved = server_command();
+# t/suites/memcache.sh runs this with MCPCache memcache, whose codes
+# survive the kill of the server
+my $cache_survives = do {
+    my $conf = Apache::Test::vars('t_dir') . '/state/as-store.conf';
+    my $text = '';
+    if (open my $fh, '<', $conf) { local $/; $text = <$fh> }
+    $text =~ /^\s*MCPCache\s+memcache/m;
+};
 
 my @loaders;
 for my $n (1 .. 4) {
@@ -120,19 +130,32 @@ else {
     skip 'the store is not SQLite', 1;
 }
 
-# after the restart: every code is refused, and what it was refused for
-my (%after, @worked_twice);
-my %description;
+# after the restart: every code again (twice if it works), and what it
+# was refused for
+my (%after, @worked_twice, %description);
 for my $code (sort keys %codes) {
     my ($response, $body) = exchange_code($codes{$code}{client_id}, $code, $codes{$code}{verifier});
     my $error = $response->code == 200 ? 'OK' : ($body && $body->{error}) // $response->code;
     $after{$error}++;
     $description{$code} = ($body && $body->{error_description}) // '';
     my $successes = ($response->code == 200) + ($result{$code} && $result{$code}{status} == 200 ? 1 : 0);
+    if ($response->code == 200) {
+        my ($again) = exchange_code($codes{$code}{client_id}, $code, $codes{$code}{verifier});
+        $successes++ if $again->code == 200;
+    }
     push @worked_twice, $code if $successes > 1;
 }
 t_debug(join ', ', map { "$_: $after{$_}" } sort keys %after);
-ok t_cmp(join(',', sort keys %after), 'invalid_grant', 'after kill -9: every code (redeemed, unanswered, never sent) is refused with invalid_grant');
+if ($cache_survives) {
+    # codes outlive the server (memcache): one never sent may be redeemed
+    # now, once; one redeemed before may not
+    my @redeemed_again = grep { $description{$_} eq '' } @redeemed;
+    ok t_cmp(scalar @redeemed_again, 0, 'after kill -9: every redeemed code is refused (the cache kept the codes)');
+}
+else {
+    ok t_cmp(join(',', sort keys %after), 'invalid_grant',
+             'after kill -9: every code (redeemed, unanswered, never sent) is refused with invalid_grant');
+}
 ok t_cmp(scalar @worked_twice, 0, 'no code succeeded more than once across the kill');
 my @forgotten = grep { $description{$_} !~ /already used/ } @redeemed;
 ok t_cmp(scalar @forgotten, 0, 'every redeemed code is still known as used after the restart (durable marker)');
