@@ -61,12 +61,13 @@ EOC
 
 cd "$builddir"
 perl t/TEST.PL -clean >/dev/null 2>&1 || true
-# every suite that touches the store (the SQLite-only lock test skips itself)
+# every suite that touches the store (the SQLite-only lock test skips
+# itself), and the kill -9 test
 status=0
 if [ $# -gt 0 ]; then
     perl t/TEST.PL "$@" t/99-sanitizer-report.t || status=$?
 else
-    perl t/TEST.PL t/3[1-9]-as-*.t t/4[0-9]-as-*.t t/99-sanitizer-report.t || status=$?
+    perl t/TEST.PL t/3[1-9]-as-*.t t/4[0-9]-as-*.t t/76-hostile-kill.t t/99-sanitizer-report.t || status=$?
 fi
 tables=$(as_pg "$pgbin/psql" -h 127.0.0.1 -p "$port" -U postgres -At -c \
     "SELECT COUNT(*) FROM clients" mcp_as)
