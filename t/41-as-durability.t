@@ -10,6 +10,7 @@ use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time sleep);
 use MCP::AS qw(base ua register_client refresh full_flow token_request);
+use MCP::Faults qw(server_command kill_server start_server);
 
 plan tests => 9;
 
@@ -61,13 +62,9 @@ ok t_cmp(wait_up(), 1, 'the server is back after a restart');
 verify(\@records, 'after a restart');
 
 # ---- kill -9 of the whole server under load
-my $cmdline = do { local $/; open my $fh, '<', "/proc/$pid/cmdline" or die $!; <$fh> };
-my $environ = do { local $/; open my $fh, '<', "/proc/$pid/environ" or die $!; <$fh> };
-my @command = split /\0/, $cmdline;
-my %env = map { /^([^=]+)=(.*)$/s ? ($1 => $2) : () } split /\0/, $environ;
-my $pgid = getpgrp($pid);
-
+my $saved = server_command();
 my $dir = tempdir(CLEANUP => 1);
+
 my @loaders;
 for my $n (1 .. 4) {
     my $child = fork // die "fork: $!";
@@ -97,14 +94,11 @@ for my $n (1 .. 4) {
     push @loaders, $child;
 }
 sleep 2.5;
-ok kill('KILL', -$pgid) || kill('KILL', $pid);
+# kill_server waits until every process of the server is gone, and
+# start_server retries while the port is still held
+ok kill_server($saved);
 waitpid $_, 0 for @loaders;
-sleep 0.5;
-unlink $pidfile;
-{
-    local %ENV = %env;
-    system(@command) == 0 or die "cannot restart httpd: @command";
-}
+start_server($saved);
 ok t_cmp(wait_up(), 1, 'the server comes back after kill -9');
 
 @records = ();

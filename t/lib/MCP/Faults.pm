@@ -63,11 +63,16 @@ sub kill_server {
 }
 
 # Starts the server again with the saved command (and %override env).
+# A port that a killed server held may take a moment to be free again
+# (many threads, ASan's mappings to tear down, a busy machine): retry.
 sub start_server {
     my ($saved, %override) = @_;
     local %ENV = (%{ $saved->{env} }, %override);
-    system(@{ $saved->{command} }) == 0
-        or die "cannot start httpd: @{ $saved->{command} }";
+    my $deadline = time + 20;
+    until (system(@{ $saved->{command} }) == 0) {
+        die "cannot start httpd: @{ $saved->{command} }" if time > $deadline;
+        sleep 0.5;
+    }
     return wait_up();
 }
 
