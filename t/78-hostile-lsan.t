@@ -43,7 +43,7 @@ use MCP::Faults qw(server_command stop_server_gracefully start_server server_pid
 my $t_dir = Apache::Test::vars('t_dir');
 my $wrapper = do { local $/; open my $fh, '<', "$t_dir/bin/httpd" or die $!; <$fh> };
 plan tests => 8, need { 'LeakSanitizer needs the ASan build (--enable-sanitizers)'
-                        => $wrapper =~ /preload='[^']+'/ };
+                        => ($wrapper =~ /preload='[^']+'/ ? 1 : 0) };
 
 my $total = $ENV{MCP_LSAN_REQUESTS} // 10000;
 my $dir = "$t_dir/state/lsan";
