@@ -205,3 +205,41 @@ void mcp_as_cache_remove(request_rec *r, const unsigned char *key)
                            key, MCP_SHA256_LEN, r->pool);
     cache_unlock(r);
 }
+
+int mcp_as_cache_update(request_rec *r, const unsigned char *key,
+                        mcp_as_cache_updater update, void *baton)
+{
+    unsigned char *buffer;
+    unsigned int len = CACHE_VALUE_MAX;
+    const char *old = NULL, *value;
+    apr_time_t expiry = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (cache_instance == NULL) {
+        return MCP_ERROR;
+    }
+    buffer = apr_palloc(r->pool, CACHE_VALUE_MAX);
+    /* One lock over the read and the write: with shmcb, no other process
+     * or thread can slip between them. */
+    cache_lock(r);
+    if (cache_provider->retrieve(cache_instance, r->server, key,
+                                 MCP_SHA256_LEN, buffer, &len, r->pool)
+        == APR_SUCCESS && len > 0 && buffer[len - 1] == '\0') {
+        old = (const char *)buffer;
+    }
+    value = update(r, old, baton, &expiry);
+    if (value != NULL) {
+        rv = cache_provider->store(cache_instance, r->server, key,
+                                   MCP_SHA256_LEN, expiry,
+                                   (unsigned char *)apr_pstrdup(r->pool, value),
+                                   (unsigned int)strlen(value) + 1, r->pool);
+    }
+    cache_unlock(r);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30100)
+                      "cannot update short-lived state in the %s cache",
+                      cache_provider->name);
+        return MCP_ERROR;
+    }
+    return MCP_OK;
+}
