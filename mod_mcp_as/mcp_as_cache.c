@@ -18,7 +18,9 @@
 #include "mcp_as.h"
 
 #define CACHE_MUTEX_TYPE "mcp-as-cache"
-#define CACHE_VALUE_MAX  8192
+/* The largest value: a client metadata document (16 KiB, mcp_as_cimd.c)
+ * and its terminating NUL; a larger one would be stored and never found. */
+#define CACHE_VALUE_MAX  (16 * 1024 + 1)
 /* shmcb's own default (512 KB) holds about a thousand codes; 4 MiB holds
  * several thousand, in a file under DefaultRuntimeDir */
 #define CACHE_DEFAULT_ARGS "mcp_as_cache(4194304)"
@@ -155,7 +157,7 @@ int mcp_as_cache_store(request_rec *r, const unsigned char *key,
 {
     apr_status_t rv;
 
-    if (cache_instance == NULL) {
+    if (cache_instance == NULL || strlen(value) >= CACHE_VALUE_MAX) {
         return MCP_ERROR;
     }
     cache_lock(r);

@@ -259,7 +259,10 @@ static const char *add_scope(cmd_parms *cmd, void *dir_conf, const char *arg)
         conf->scopes = apr_array_make(cmd->pool, 4, sizeof(const char *));
         conf->scopes_set = 1;
     }
-    APR_ARRAY_PUSH(conf->scopes, const char *) = arg;
+    /* a scope named twice is listed once in scopes_supported */
+    if (!mcp_as_scope_supported(conf, arg)) {
+        APR_ARRAY_PUSH(conf->scopes, const char *) = arg;
+    }
     return NULL;
 }
 
