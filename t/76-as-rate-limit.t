@@ -71,6 +71,22 @@ sub check {
     ok t_cmp($condition ? 'yes' : 'no', 'yes', $name);
 }
 
+# Six requests of one client in a row: five served and the sixth limited,
+# unless the machine was so slow that the burst took over 4 s (then GCRA
+# rightly lets one more through per 4 s).
+sub burst_ok {
+    my ($codes, $since, $name) = @_;
+    my $elapsed = time - $since;
+    if ($elapsed < 4) {
+        ok t_cmp("@$codes", '200 200 200 200 200 429', $name);
+    }
+    else {
+        my $served = grep { $_ == 200 } @$codes;
+        check $served >= 5 && $served <= 5 + int($elapsed / 4), "$name (@$codes in "
+            . sprintf('%.1f', $elapsed) . ' s)';
+    }
+}
+
 sub retry_after_ok {
     my ($response, $max) = @_;
     my $value = $response->header('Retry-After') // '';
@@ -131,10 +147,10 @@ else {
 
 # Failed client authentication does not spend a client's budget (anyone
 # knowing a client_id could lock it out); it is limited per address.
+$start = time;
 my @wrong = map { cc('127.0.0.8', 'limited-c', 'not-the-secret-0000000')->code } 1 .. 3;
 ok t_cmp("@wrong", '401 401 401', 'three wrong secrets for limited-c: 401');
-my @c = map { cc('127.0.0.3', 'limited-c')->code } 1 .. 6;
-ok t_cmp("@c", '200 200 200 200 200 429',
+burst_ok([map { cc('127.0.0.3', 'limited-c')->code } 1 .. 6], $start,
          'limited-c still has its whole budget: five served, the sixth limited');
 
 # The authorization endpoint counts too, once the client is verified:
@@ -142,8 +158,8 @@ ok t_cmp("@c", '200 200 200 200 200 429',
 my $reg = register('127.0.0.4', 'rate-limited public client');
 ok t_cmp($reg->code, 201, 'a public client registers');
 my $public = decode($reg) || {};
-my @codes = map { authorize('127.0.0.3', $public->{client_id})->code } 1 .. 6;
-ok t_cmp("@codes", '200 200 200 200 200 429',
+$start = time;
+burst_ok([map { authorize('127.0.0.3', $public->{client_id})->code } 1 .. 6], $start,
          'authorization requests per client_id: five consent pages, then 429');
 my $page = authorize('127.0.0.3', $public->{client_id});
 ok t_cmp($page->code, 429, 'still limited');
