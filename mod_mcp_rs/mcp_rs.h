@@ -129,12 +129,31 @@ int mcp_rs_jwt_shaped(const char *token);
 int mcp_rs_jwt_acceptable(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
                           const mcp_rs_identity *identity, apr_time_t now,
                           mcp_rs_failure *failure);
-int mcp_rs_jwt_parse(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
-                     const char *token, apr_time_t now,
-                     mcp_rs_identity **identity, const char **kid,
-                     mcp_rs_failure *failure);
-int mcp_rs_jwt_verify(apr_pool_t *pool, const char *token,
-                      const mcp_rs_identity *id, const char *kid,
+/* A token whose syntax and JOSE header have been checked. */
+typedef struct {
+    const char *token;
+    apr_size_t input_len;               /* signing input: the first two
+                                         * segments (RFC 7515 §5.2) */
+    const char *claims;                 /* the claims segment, encoded */
+    apr_size_t claims_len;
+    const unsigned char *signature;     /* decoded */
+    apr_size_t signature_len;
+    const char *kid;                    /* NULL when the header has none */
+    mcp_rs_identity *identity;          /* alg and typ; the claims after
+                                         * mcp_rs_jwt_claims */
+} mcp_rs_jwt;
+int mcp_rs_jwt_header(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
+                      const char *token, mcp_rs_jwt **jwt,
+                      mcp_rs_failure *failure);
+int mcp_rs_jwt_claims(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
+                      mcp_rs_jwt *jwt, apr_time_t now, mcp_rs_failure *failure);
+/* How many keys of `keys` the token may be verified with (kid, type). */
+int mcp_rs_jwt_candidates(const mcp_rs_jwt *jwt,
+                          const apr_array_header_t *keys);
+/* The failure for a token no key fits. */
+int mcp_rs_jwt_no_key(apr_pool_t *pool, const mcp_rs_jwt *jwt,
+                      mcp_rs_failure *failure);
+int mcp_rs_jwt_verify(apr_pool_t *pool, const mcp_rs_jwt *jwt,
                       const apr_array_header_t *keys, mcp_rs_failure *failure);
 int mcp_rs_jwt_check(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
                      const char *token, const apr_array_header_t *keys,

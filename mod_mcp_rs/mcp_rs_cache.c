@@ -22,6 +22,7 @@
 #include <http_log.h>
 
 #include "mcp_common.h"
+#include "mcp_jws.h"
 #include "mcp_rs.h"
 
 APLOG_USE_MODULE(mcp_rs);
@@ -115,6 +116,8 @@ apr_status_t mcp_rs_cache_init(apr_pool_t *pool, server_rec *s)
 
     sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     apr_pool_cleanup_register(pool, NULL, free_sha256, apr_pool_cleanup_null);
+    /* the same for signature verification (common/mcp_jws.c) */
+    mcp_jws_init(pool);
     token_cache.capacity = conf->token_cache_size / 2 / SHARDS;
     if (conf->token_cache_size > 0 && token_cache.capacity == 0) {
         token_cache.capacity = 1;
