@@ -153,8 +153,16 @@ int mcp_rs_jwt_candidates(const mcp_rs_jwt *jwt,
 /* The failure for a token no key fits. */
 int mcp_rs_jwt_no_key(apr_pool_t *pool, const mcp_rs_jwt *jwt,
                       mcp_rs_failure *failure);
+/* MCP_OK, MCP_ERROR, or MCP_RS_BAD_SIGNATURE: a key fitted and the
+ * signature did not verify with it. */
+#define MCP_RS_BAD_SIGNATURE -2
 int mcp_rs_jwt_verify(apr_pool_t *pool, const mcp_rs_jwt *jwt,
                       const apr_array_header_t *keys, mcp_rs_failure *failure);
+/* The key, when exactly one of `keys` fits the token; else NULL. */
+struct evp_pkey_st *mcp_rs_jwt_only_key(const mcp_rs_jwt *jwt,
+                                        const apr_array_header_t *keys);
+/* The failure for a signature that does not verify. */
+int mcp_rs_jwt_bad_signature(mcp_rs_failure *failure);
 int mcp_rs_jwt_check(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
                      const char *token, const apr_array_header_t *keys,
                      apr_time_t now, mcp_rs_identity **identity,
@@ -167,6 +175,14 @@ const char *mcp_rs_cache_key(apr_pool_t *pool, const char *token);
 int mcp_rs_cache_get(request_rec *r, const char *key, mcp_rs_identity **out);
 void mcp_rs_cache_put(request_rec *r, const char *key,
                       const mcp_rs_identity *identity, apr_time_t until);
+/* A refusal for a signature that does not verify with `pkey`, the only key
+ * that fitted the token; and the key such a refusal names (referenced for
+ * the request), or NULL. */
+void mcp_rs_cache_put_refused(request_rec *r, const char *key,
+                              struct evp_pkey_st *pkey);
+struct evp_pkey_st *mcp_rs_cache_refused(request_rec *r, const char *key);
+/* How long such a refusal counts, seconds. */
+#define MCP_RS_REFUSAL_TTL 300
 
 /* mcp_rs_jwks.c: verification keys, per process */
 apr_status_t mcp_rs_jwks_init(apr_pool_t *pool, server_rec *s);

@@ -357,7 +357,31 @@ int mcp_rs_jwt_verify(apr_pool_t *pool, const mcp_rs_jwt *jwt,
             return MCP_OK;
         }
     }
-    return fail(failure, "the token's signature does not verify");
+    return mcp_rs_jwt_bad_signature(failure);
+}
+
+int mcp_rs_jwt_bad_signature(mcp_rs_failure *failure)
+{
+    fail(failure, "the token's signature does not verify");
+    return MCP_RS_BAD_SIGNATURE;
+}
+
+EVP_PKEY *mcp_rs_jwt_only_key(const mcp_rs_jwt *jwt,
+                              const apr_array_header_t *keys)
+{
+    EVP_PKEY *only = NULL;
+    int i;
+
+    for (i = 0; i < keys->nelts; i++) {
+        const mcp_key_t *key = &APR_ARRAY_IDX(keys, i, mcp_key_t);
+        if (key_matches(key, jwt->kid, jwt->identity->alg)) {
+            if (only != NULL) {
+                return NULL;
+            }
+            only = key->pkey;
+        }
+    }
+    return only;
 }
 
 int mcp_rs_jwt_shaped(const char *token)
