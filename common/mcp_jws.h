@@ -26,8 +26,10 @@ EVP_PKEY *mcp_jws_public_key(apr_pool_t *pool, const json_t *jwk);
  * Verifies `signature` over `input` with `pkey` for the JWS algorithm
  * `alg` (RFC 7518 §3: RS256/384/512, PS256/384/512, ES256/384/512).  ECDSA
  * signatures are the raw R || S of RFC 7518 §3.4, exactly twice the
- * curve's size.  1 if it verifies, 0 otherwise (including an algorithm
- * that does not fit the key).
+ * curve's size.  1 if it verifies; 0 if it does not (including an
+ * algorithm that does not fit the key, or a signature of the wrong size),
+ * a verdict that depends on nothing but these bytes and this key; -1 if
+ * OpenSSL could not verify at all (out of memory, say): no verdict.
  */
 int mcp_jws_verify(EVP_PKEY *pkey, const char *alg,
                    const unsigned char *input, apr_size_t input_len,

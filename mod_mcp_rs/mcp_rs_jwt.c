@@ -349,12 +349,20 @@ int mcp_rs_jwt_verify(apr_pool_t *pool, const mcp_rs_jwt *jwt,
     }
     for (i = 0; i < keys->nelts; i++) {
         const mcp_key_t *key = &APR_ARRAY_IDX(keys, i, mcp_key_t);
-        if (key_matches(key, jwt->kid, jwt->identity->alg)
-            && mcp_jws_verify(key->pkey, jwt->identity->alg,
-                              (const unsigned char *)jwt->token,
-                              jwt->input_len, jwt->signature,
-                              jwt->signature_len)) {
-            return MCP_OK;
+        if (key_matches(key, jwt->kid, jwt->identity->alg)) {
+            int verified = mcp_jws_verify(key->pkey, jwt->identity->alg,
+                                          (const unsigned char *)jwt->token,
+                                          jwt->input_len, jwt->signature,
+                                          jwt->signature_len);
+            if (verified == 1) {
+                return MCP_OK;
+            }
+            if (verified < 0) {
+                /* no verdict: refused, but not as a bad signature (which
+                 * mcp_rs_cache.c would remember) */
+                return fail(failure, "the token's signature could not be "
+                            "verified");
+            }
         }
     }
     return mcp_rs_jwt_bad_signature(failure);

@@ -108,18 +108,20 @@ static void test_ec(const char *crv, const char *group, const char *alg,
      * encoded differently in DER: sign often enough to meet some */
     for (i = 0; i < 300; i++) {
         sig = sign(pair, alg, &len);
-        all = all && verify(pkey, alg, sig, len);
+        all = all && 1 == verify(pkey, alg, sig, len);
     }
     ok(all, "%s: 300 signatures verify", alg);
     sig[len / 2] ^= 1;
-    ok(!verify(pkey, alg, sig, len), "%s: a changed signature fails", alg);
+    ok(0 == verify(pkey, alg, sig, len), "%s: a changed signature fails", alg);
     sig[len / 2] ^= 1;
-    ok(!verify(pkey, alg, sig, len - 1), "%s: a short signature fails", alg);
-    ok(!verify(pkey, other_alg, sig, len), "%s: %s with this curve fails",
+    /* the key's verification context is used again after a failure */
+    ok(1 == verify(pkey, alg, sig, len), "%s: verifies again after a failure", alg);
+    ok(0 == verify(pkey, alg, sig, len - 1), "%s: a short signature fails", alg);
+    ok(0 == verify(pkey, other_alg, sig, len), "%s: %s with this curve fails",
        alg, other_alg);
-    ok(!verify(pkey, "RS256", sig, len), "%s: RS256 with an EC key fails", alg);
+    ok(0 == verify(pkey, "RS256", sig, len), "%s: RS256 with an EC key fails", alg);
     memset(sig, 0, len);
-    ok(!verify(pkey, alg, sig, len), "%s: R = S = 0 fails", alg);
+    ok(0 == verify(pkey, alg, sig, len), "%s: R = S = 0 fails", alg);
     EVP_PKEY_free(pair);
 }
 
@@ -135,17 +137,17 @@ static void test_rsa(void)
     ok(pkey != NULL, "RSA: public key from the JWK");
     for (i = 0; i < 6; i++) {
         sig = sign(pair, algs[i], &len);
-        ok(verify(pkey, algs[i], sig, len), "%s verifies", algs[i]);
+        ok(1 == verify(pkey, algs[i], sig, len), "%s verifies", algs[i]);
         sig[10] ^= 1;
-        ok(!verify(pkey, algs[i], sig, len), "%s: a changed signature fails",
+        ok(0 == verify(pkey, algs[i], sig, len), "%s: a changed signature fails",
            algs[i]);
     }
     sig = sign(pair, "RS256", &len);
-    ok(!verify(pkey, "PS256", sig, len), "an RS256 signature is not PS256");
-    ok(!verify(pkey, "ES256", sig, len), "ES256 with an RSA key fails");
-    ok(!verify(pkey, "RS257", sig, len), "an unknown algorithm fails");
-    ok(!verify(pkey, "none", sig, len), "none fails");
-    ok(!verify(NULL, "RS256", sig, len), "no key fails");
+    ok(0 == verify(pkey, "PS256", sig, len), "an RS256 signature is not PS256");
+    ok(0 == verify(pkey, "ES256", sig, len), "ES256 with an RSA key fails");
+    ok(0 == verify(pkey, "RS257", sig, len), "an unknown algorithm fails");
+    ok(0 == verify(pkey, "none", sig, len), "none fails");
+    ok(0 == verify(NULL, "RS256", sig, len), "no key fails");
     EVP_PKEY_free(pair);
 }
 
