@@ -84,6 +84,8 @@ int mcpc_pkce_new(apr_pool_t *pool, char **verifier, char **challenge);
 const char *mcpc_scope_union(apr_pool_t *pool, const char *a, const char *b);
 /* 1 when every scope in `needed` is in `have`. */
 int mcpc_scope_covers(apr_pool_t *pool, const char *have, const char *needed);
+/* Whether the JSON array holds the string `value` (0 when not an array). */
+int mcpc_array_has(const json_t *array, const char *value);
 
 /* ------------------------------------------------------------ the context */
 

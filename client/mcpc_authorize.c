@@ -52,27 +52,38 @@ static int scope_has(const char *list, const char *scope, apr_size_t len)
     return 0;
 }
 
+/* The next space-separated scope of *p (length *len), or NULL at the end. */
+static const char *next_scope(const char **p, apr_size_t *len)
+{
+    const char *start = *p, *end;
+
+    while (start != NULL && *start == ' ') {
+        start++;
+    }
+    if (start == NULL || *start == '\0') {
+        return NULL;
+    }
+    end = strchr(start, ' ');
+    *len = end ? (apr_size_t)(end - start) : strlen(start);
+    *p = end;
+    return start;
+}
+
 const char *mcpc_scope_union(apr_pool_t *pool, const char *a, const char *b)
 {
     const char *lists[2] = { a, b };
     char *out = apr_pstrdup(pool, "");
+    const char *p, *scope;
+    apr_size_t n;
     int i;
 
     for (i = 0; i < 2; i++) {
-        const char *p = lists[i];
-        while (p != NULL && *p) {
-            const char *end;
-            apr_size_t n;
-            while (*p == ' ') {
-                p++;
-            }
-            end = strchr(p, ' ');
-            n = end ? (apr_size_t)(end - p) : strlen(p);
-            if (n > 0 && !scope_has(out, p, n)) {
+        p = lists[i];
+        while ((scope = next_scope(&p, &n)) != NULL) {
+            if (!scope_has(out, scope, n)) {
                 out = apr_pstrcat(pool, out, *out ? " " : "",
-                                  apr_pstrndup(pool, p, n), NULL);
+                                  apr_pstrndup(pool, scope, n), NULL);
             }
-            p = end;
         }
     }
     return *out ? out : NULL;
@@ -80,21 +91,14 @@ const char *mcpc_scope_union(apr_pool_t *pool, const char *a, const char *b)
 
 int mcpc_scope_covers(apr_pool_t *pool, const char *have, const char *needed)
 {
-    const char *p = needed;
+    const char *p = needed, *scope;
+    apr_size_t n;
 
     (void)pool;
-    while (p != NULL && *p) {
-        const char *end;
-        apr_size_t n;
-        while (*p == ' ') {
-            p++;
-        }
-        end = strchr(p, ' ');
-        n = end ? (apr_size_t)(end - p) : strlen(p);
-        if (n > 0 && !scope_has(have, p, n)) {
+    while ((scope = next_scope(&p, &n)) != NULL) {
+        if (!scope_has(have, scope, n)) {
             return 0;
         }
-        p = end;
     }
     return 1;
 }

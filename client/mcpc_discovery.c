@@ -166,7 +166,7 @@ static const char *join_strings(apr_pool_t *pool, const json_t *array)
     return joined;
 }
 
-static int array_has(const json_t *array, const char *value)
+int mcpc_array_has(const json_t *array, const char *value)
 {
     size_t i;
 
@@ -273,7 +273,7 @@ static int use_metadata(mcpc_t *c, mcpc_as_t *as, json_t *metadata,
     }
     /* MCP 2025-11-25 "Authorization Code Protection": no advertised S256, no flow. */
     if (code_flow
-        && !array_has(json_object_get(metadata, "code_challenge_methods_supported"), "S256")) {
+        && !mcpc_array_has(json_object_get(metadata, "code_challenge_methods_supported"), "S256")) {
         return mcpc_fail(c, MCPC_EXIT_REFUSED,
                          "the authorization server %s does not advertise PKCE S256 "
                          "(code_challenge_methods_supported in %s); MCP requires it, "

@@ -12,19 +12,6 @@
 #include "mcp_common.h"
 #include "mcpc.h"
 
-static int array_has(const json_t *array, const char *value)
-{
-    size_t i;
-
-    for (i = 0; json_is_array(array) && i < json_array_size(array); i++) {
-        const char *s = json_string_value(json_array_get(array, i));
-        if (s != NULL && strcmp(s, value) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 const char *mcpc_auth_method(const json_t *as_metadata, int has_secret)
 {
     const json_t *methods = json_object_get(as_metadata, "token_endpoint_auth_methods_supported");
@@ -33,10 +20,10 @@ const char *mcpc_auth_method(const json_t *as_metadata, int has_secret)
         return "none";
     }
     /* RFC 8414 §2: client_secret_basic when the server lists nothing */
-    if (!json_is_array(methods) || array_has(methods, "client_secret_basic")) {
+    if (!json_is_array(methods) || mcpc_array_has(methods, "client_secret_basic")) {
         return "client_secret_basic";
     }
-    if (array_has(methods, "client_secret_post")) {
+    if (mcpc_array_has(methods, "client_secret_post")) {
         return "client_secret_post";
     }
     return "client_secret_basic";
@@ -70,13 +57,13 @@ static int register_client(mcpc_t *c, mcpc_as_t *as, const char *redirect_uri,
     mcpc_client_t *client;
 
     /* a command-line tool cannot keep a secret safe: public client if allowed */
-    if (!json_is_array(methods) || array_has(methods, "none")) {
+    if (!json_is_array(methods) || mcpc_array_has(methods, "none")) {
         method = "none";
     }
-    else if (array_has(methods, "client_secret_basic")) {
+    else if (mcpc_array_has(methods, "client_secret_basic")) {
         method = "client_secret_basic";
     }
-    else if (array_has(methods, "client_secret_post")) {
+    else if (mcpc_array_has(methods, "client_secret_post")) {
         method = "client_secret_post";
     }
     else {

@@ -62,6 +62,22 @@ int mcp_cors(request_rec *r, const char *methods)
     return DECLINED;
 }
 
+int mcp_cors_get_only(request_rec *r, const char *what, int *reply)
+{
+    if (mcp_cors(r, "GET, OPTIONS") == OK) {
+        *reply = OK;
+        return 1;
+    }
+    if (r->method_number != M_GET) {
+        apr_table_setn(r->err_headers_out, "Allow", "GET, OPTIONS");
+        *reply = mcp_reply_oauth_error(r, HTTP_METHOD_NOT_ALLOWED,
+            "invalid_request", apr_pstrcat(r->pool, what,
+                                           " answers GET only", NULL));
+        return 1;
+    }
+    return 0;
+}
+
 int mcp_read_body(request_rec *r, apr_size_t limit, char **body,
                   apr_size_t *len)
 {

@@ -25,6 +25,14 @@ int mcp_reply_oauth_error(request_rec *r, int status, const char *error,
  */
 int mcp_cors(request_rec *r, const char *methods);
 
+/*
+ * mcp_cors for a read-only document, then anything but GET refused with
+ * 405 and Allow.  Returns 1 with the reply in *reply when the request has
+ * been answered (a preflight or another method); `what` names the
+ * document in the error ("the JWKS endpoint").
+ */
+int mcp_cors_get_only(request_rec *r, const char *what, int *reply);
+
 /* Reads a request body of at most `limit` bytes; HTTP_REQUEST_ENTITY_TOO_LARGE past that. */
 int mcp_read_body(request_rec *r, apr_size_t limit, char **body,
                   apr_size_t *len);

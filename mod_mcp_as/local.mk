@@ -16,6 +16,7 @@ mod_mcp_as_mod_mcp_as_la_SOURCES = \
 	mod_mcp_as/mcp_as_jwt.c \
 	mod_mcp_as/mcp_as_keys.c \
 	mod_mcp_as/mcp_as_metadata.c \
+	mod_mcp_as/mcp_as_ratelimit.c \
 	mod_mcp_as/mcp_as_register.c \
 	mod_mcp_as/mcp_as_revoke.c \
 	mod_mcp_as/mcp_as_store.c \

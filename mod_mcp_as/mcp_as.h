@@ -79,6 +79,8 @@ typedef struct {
     int cimd_allow_private;
     int cimd;                           /* Client ID Metadata Documents on/off */
     const char *cimd_ca_file;           /* CA bundle for fetching them, or NULL */
+    int rate_count;                     /* MCPClientRateLimit; 0: off */
+    apr_interval_time_t rate_period;    /* seconds */
 
     unsigned int issuer_set:1;
     unsigned int endpoint_base_set:1;
@@ -96,6 +98,7 @@ typedef struct {
     unsigned int cimd_allow_private_set:1;
     unsigned int cimd_set:1;
     unsigned int cimd_ca_file_set:1;
+    unsigned int rate_set:1;
 
     /* runtime, filled in post_config */
     mcp_as_store *store;
@@ -173,6 +176,27 @@ int mcp_as_cache_store(request_rec *r, const unsigned char *key,
 /* MCP_OK and *value, or MCP_ERROR when absent or expired. */
 int mcp_as_cache_get(request_rec *r, const unsigned char *key, char **value);
 void mcp_as_cache_remove(request_rec *r, const unsigned char *key);
+/*
+ * Read-modify-write of one entry: `update` gets the current value (NULL
+ * when absent or expired) and returns the new one and its *expiry, or
+ * NULL to leave the entry as it is.  Atomic across the server's processes
+ * and threads when the provider needs the cache mutex (shmcb, the
+ * default); with a provider that is safe on its own (memcache) two
+ * concurrent updates of the same key may both read the old value.
+ */
+typedef const char *(*mcp_as_cache_updater)(request_rec *r, const char *old,
+                                            void *baton, apr_time_t *expiry);
+int mcp_as_cache_update(request_rec *r, const unsigned char *key,
+                        mcp_as_cache_updater update, void *baton);
+
+/* ------------------------------------------------------------ rate limits (mcp_as_ratelimit.c) */
+/*
+ * MCPClientRateLimit: MCP_OK when this client may make one more request;
+ * MCP_ERROR with the reply (429, Retry-After) in *reply when it may not.  `page`: answer with an HTML
+ * page (the authorization endpoint) rather than a JSON error.
+ */
+int mcp_as_rate_limit(request_rec *r, mcp_as_server_conf *conf,
+                      const char *client_id, int page, int *reply);
 
 /* ------------------------------------------------------------ keys (mcp_as_keys.c) */
 int mcp_as_keys_load(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,

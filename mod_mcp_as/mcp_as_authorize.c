@@ -379,6 +379,10 @@ int mcp_as_handle_authorize(request_rec *r, mcp_as_server_conf *conf)
     if (rc != DECLINED) {
         return rc;
     }
+    if (mcp_as_rate_limit(r, conf, request->client->client_id, 1, &rc)
+        != MCP_OK) {
+        return rc;
+    }
     /* A remembered consent covering these scopes skips the page. */
     if (request->prompt == NULL || strcmp(request->prompt, "consent") != 0) {
         rc = mcp_as_txn_begin(r, conf->store, 0, &txn);

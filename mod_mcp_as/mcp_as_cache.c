@@ -18,7 +18,9 @@
 #include "mcp_as.h"
 
 #define CACHE_MUTEX_TYPE "mcp-as-cache"
-#define CACHE_VALUE_MAX  8192
+/* The largest value: a client metadata document (16 KiB, mcp_as_cimd.c)
+ * and its terminating NUL; a larger one would be stored and never found. */
+#define CACHE_VALUE_MAX  (16 * 1024 + 1)
 /* shmcb's own default (512 KB) holds about a thousand codes; 4 MiB holds
  * several thousand, in a file under DefaultRuntimeDir */
 #define CACHE_DEFAULT_ARGS "mcp_as_cache(4194304)"
@@ -155,7 +157,7 @@ int mcp_as_cache_store(request_rec *r, const unsigned char *key,
 {
     apr_status_t rv;
 
-    if (cache_instance == NULL) {
+    if (cache_instance == NULL || strlen(value) >= CACHE_VALUE_MAX) {
         return MCP_ERROR;
     }
     cache_lock(r);
@@ -204,4 +206,42 @@ void mcp_as_cache_remove(request_rec *r, const unsigned char *key)
     cache_provider->remove(cache_instance, r->server,
                            key, MCP_SHA256_LEN, r->pool);
     cache_unlock(r);
+}
+
+int mcp_as_cache_update(request_rec *r, const unsigned char *key,
+                        mcp_as_cache_updater update, void *baton)
+{
+    unsigned char *buffer;
+    unsigned int len = CACHE_VALUE_MAX;
+    const char *old = NULL, *value;
+    apr_time_t expiry = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (cache_instance == NULL) {
+        return MCP_ERROR;
+    }
+    buffer = apr_palloc(r->pool, CACHE_VALUE_MAX);
+    /* One lock over the read and the write: with shmcb, no other process
+     * or thread can slip between them. */
+    cache_lock(r);
+    if (cache_provider->retrieve(cache_instance, r->server, key,
+                                 MCP_SHA256_LEN, buffer, &len, r->pool)
+        == APR_SUCCESS && len > 0 && buffer[len - 1] == '\0') {
+        old = (const char *)buffer;
+    }
+    value = update(r, old, baton, &expiry);
+    if (value != NULL) {
+        rv = cache_provider->store(cache_instance, r->server, key,
+                                   MCP_SHA256_LEN, expiry,
+                                   (unsigned char *)apr_pstrdup(r->pool, value),
+                                   (unsigned int)strlen(value) + 1, r->pool);
+    }
+    cache_unlock(r);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30100)
+                      "cannot update short-lived state in the %s cache",
+                      cache_provider->name);
+        return MCP_ERROR;
+    }
+    return MCP_OK;
 }

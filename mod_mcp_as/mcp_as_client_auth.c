@@ -271,6 +271,9 @@ int mcp_as_client_authenticate(request_rec *r, mcp_as_server_conf *conf,
                                   reply);
         }
     }
+    if (mcp_as_rate_limit(r, conf, client->client_id, 0, reply) != MCP_OK) {
+        return MCP_ERROR;
+    }
     *out = client;
     return MCP_OK;
 }

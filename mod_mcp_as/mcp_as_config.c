@@ -63,6 +63,9 @@ void *mcp_as_merge_server_config(apr_pool_t *pool, void *base_conf,
     MERGE(cimd_allow_private);
     MERGE(cimd);
     MERGE(cimd_ca_file);
+    conf->rate_count = add->rate_set ? add->rate_count : base->rate_count;
+    conf->rate_period = add->rate_set ? add->rate_period : base->rate_period;
+    conf->rate_set = add->rate_set || base->rate_set;
     conf->scopes = add->scopes_set ? add->scopes : base->scopes;
     conf->scopes_set = add->scopes_set || base->scopes_set;
     conf->scope_descriptions = apr_table_overlay(pool, base->scope_descriptions,
@@ -256,7 +259,10 @@ static const char *add_scope(cmd_parms *cmd, void *dir_conf, const char *arg)
         conf->scopes = apr_array_make(cmd->pool, 4, sizeof(const char *));
         conf->scopes_set = 1;
     }
-    APR_ARRAY_PUSH(conf->scopes, const char *) = arg;
+    /* a scope named twice is listed once in scopes_supported */
+    if (!mcp_as_scope_supported(conf, arg)) {
+        APR_ARRAY_PUSH(conf->scopes, const char *) = arg;
+    }
     return NULL;
 }
 
@@ -317,7 +323,7 @@ static const char *parse_seconds(cmd_parms *cmd, const char *directive,
     }
     if (value < min || value > max) {
         return apr_psprintf(cmd->pool,
-            "%s: '%s' is not a lifetime; expected a number of seconds from %"
+            "%s: '%s' is not a duration; expected a number of seconds from %"
             APR_INT64_T_FMT " to %" APR_INT64_T_FMT, directive, arg, min, max);
     }
     *out = (apr_interval_time_t)value;
@@ -350,6 +356,37 @@ static const char *set_code_lifetime(cmd_parms *cmd, void *d, const char *arg)
                                       1, 600, &conf->code_lifetime);
     conf->code_lifetime_set = error == NULL;
     return error;
+}
+
+static const char *set_rate_limit(cmd_parms *cmd, void *d, const char *count,
+                                  const char *period)
+{
+    mcp_as_server_conf *conf = server_conf(cmd);
+    char *end;
+    apr_int64_t value = -1;
+
+    if (period == NULL && strcasecmp(count, "off") == 0) {
+        conf->rate_count = 0;
+        conf->rate_set = 1;
+        return NULL;
+    }
+    if (apr_isdigit(count[0])) {
+        value = apr_strtoi64(count, &end, 10);
+        if (*end != '\0' || errno == ERANGE) {
+            value = -1;
+        }
+    }
+    if (value < 1 || value > 1000000 || period == NULL) {
+        return apr_psprintf(cmd->pool,
+            "MCPClientRateLimit: '%s%s%s' is not a rate; expected COUNT "
+            "SECONDS (a count from 1 to 1000000 of requests per client_id "
+            "in a number of seconds from 1 to 86400), or off",
+            count, period ? " " : "", period ? period : "");
+    }
+    conf->rate_count = (int)value;
+    conf->rate_set = 1;
+    return parse_seconds(cmd, "MCPClientRateLimit", period, 1, 86400,
+                         &conf->rate_period);
 }
 
 static const char *set_registration(cmd_parms *cmd, void *d, const char *mode,
@@ -512,6 +549,10 @@ const command_rec mcp_as_directives[] = {
         RSRC_CONF, "refresh token lifetime in seconds (default 30 days)"),
     AP_INIT_TAKE1("MCPCodeLifetime", set_code_lifetime, NULL, RSRC_CONF,
         "authorization code lifetime in seconds (default 60, at most 600)"),
+    AP_INIT_TAKE12("MCPClientRateLimit", set_rate_limit, NULL, RSRC_CONF,
+                   "COUNT SECONDS: requests per client_id at the token, "
+                   "revocation, introspection and authorization endpoints "
+                   "(default: off)"),
     AP_INIT_TAKE12("MCPRegistration", set_registration, NULL, RSRC_CONF,
         "open | token SECRET | off: dynamic client registration"),
     AP_INIT_TAKE_ARGV("MCPClient", add_client, NULL, RSRC_CONF,

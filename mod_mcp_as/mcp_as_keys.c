@@ -284,16 +284,10 @@ int mcp_as_keys_load(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
 int mcp_as_handle_jwks(request_rec *r, mcp_as_server_conf *conf)
 {
     json_t *body, *keys;
-    int i;
+    int i, reply;
 
-    if (mcp_cors(r, "GET, OPTIONS") == OK) {
-        return OK;
-    }
-    if (r->method_number != M_GET) {
-        apr_table_setn(r->err_headers_out, "Allow", "GET, OPTIONS");
-        return mcp_reply_oauth_error(r, HTTP_METHOD_NOT_ALLOWED,
-                                     "invalid_request",
-                                     "the JWKS endpoint answers GET only");
+    if (mcp_cors_get_only(r, "the JWKS endpoint", &reply)) {
+        return reply;
     }
     body = mcp_json_pool_own(r->pool, json_object());
     keys = json_array();

@@ -34,16 +34,10 @@ int mcp_as_handle_metadata(request_rec *r, mcp_as_server_conf *conf)
         "client_secret_basic", "client_secret_post", NULL };
     static const char *const response_modes[] = { "query", NULL };
     json_t *body, *scopes;
-    int i;
+    int i, reply;
 
-    if (mcp_cors(r, "GET, OPTIONS") == OK) {
-        return OK;
-    }
-    if (r->method_number != M_GET) {
-        apr_table_setn(r->err_headers_out, "Allow", "GET, OPTIONS");
-        return mcp_reply_oauth_error(r, HTTP_METHOD_NOT_ALLOWED,
-                                     "invalid_request",
-                                     "the metadata answers GET only");
+    if (mcp_cors_get_only(r, "the metadata", &reply)) {
+        return reply;
     }
     body = mcp_json_pool_own(r->pool, json_object());
     json_object_set_new(body, "issuer", json_string(conf->issuer));

@@ -8,7 +8,7 @@ MCP_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
 MCP_TEST_PACKAGES="libapache2-mod-perl2 libwww-perl
   libcrypt-jwt-perl libio-socket-ssl-perl postgresql memcached
   libasan8 libubsan1 cppcheck clang clang-tidy libclang-rt-14-dev
-  chromium libapache2-mod-auth-openidc"
+  chromium libapache2-mod-auth-openidc libapache2-mod-qos libpcre3"
 
 mcp_say() { printf '==> %s\n' "$*"; }
 mcp_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -32,6 +32,20 @@ mcp_install_packages() {
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null \
         || mcp_die "apt-get could not install:$missing"
+    case "$missing" in *libapache2-mod-qos*) mcp_qos_fixup ;; esac
+}
+
+# Debian 12's libapache2-mod-qos enables itself in the system's Apache, but
+# it cannot load there: it was built against PCRE1 symbols that httpd no
+# longer provides (it uses PCRE2), so `apache2ctl configtest` fails.  The
+# test suites load it themselves, after libpcre.so.3 (conf/mcp_as-ratelimit.conf
+# shows how); the system configuration is put back the way it was.
+mcp_qos_fixup() {
+    [ -e /etc/apache2/mods-enabled/qos.load ] || return 0
+    if apache2ctl -t 2>&1 | grep -q 'mod_qos.so.*pcre'; then
+        mcp_say "disabling mod_qos in /etc/apache2 (it cannot load there without libpcre.so.3)"
+        a2dismod -q qos >/dev/null
+    fi
 }
 
 # Configures (when needed) and builds the tree in build directory $1 with

@@ -23,7 +23,7 @@ my @bad = (
     [ noredirect  => qr/redirect_uris must be a non-empty array/ ],
     [ badredirect => qr/forbidden scheme/ ],
 );
-plan tests => 17 + 2 * @bad;
+plan tests => 19 + 2 * @bad;
 
 my $fetches = Apache::Test::vars('t_dir') . '/state/cimd-fetches';
 sub fetched {
@@ -54,6 +54,12 @@ my (undef, $claims) = decode_jwt($tokens->{access_token});
 ok t_cmp($claims->{client_id}, $good, 'client_id claim is the URL');
 (my $variant = $good) =~ s{^.*/}{};
 ok t_cmp(fetched($variant), 1, 'max-age=300: fetched once for authorize, consent and token');
+# a 12 KiB document (the limit is 16 KiB) is cached as well
+my $large = "$doc/large" . time;
+ok t_cmp(authorize(%req, client_id => $large)->code, 200, 'a 12 KiB document is accepted');
+authorize(%req, client_id => $large) for 1 .. 2;
+(my $large_variant = $large) =~ s{^.*/}{};
+ok t_cmp(fetched($large_variant), 1, 'and fetched once for three authorization requests');
 my ($r2, $t2) = refresh($good, $tokens->{refresh_token});
 ok t_cmp($r2->code, 200, 'refresh works');
 ($r2, $t2) = token_request(grant_type => 'authorization_code', code => 'x', client_id => $good,

@@ -12,7 +12,7 @@ use JSON::PP ();
 use HTTP::Request::Common ();
 use MCP::AS qw(ua json pkce);
 
-plan tests => 20;
+plan tests => 21;
 
 sub host_of { Apache::TestRequest::module($_[0]); my $h = Apache::TestRequest::hostport();
               Apache::TestRequest::module('default'); "http://$h" }
@@ -96,3 +96,9 @@ if (defined $mode && !-e Apache::Test::vars('t_dir') . '/state/as-store.conf') {
 else {
     skip 'not the SQLite store', 1;
 }
+
+# ---- a scope named twice in MCPScopesSupported is listed once
+# (t/conf/ratelimit.conf.in names mcp:echo twice)
+$meta = json(ua()->get(host_of('mcp_as_limited') . '/.well-known/oauth-authorization-server'));
+ok t_cmp(join(' ', @{ $meta->{scopes_supported} || [] }), 'mcp:echo mcp:read',
+         'a scope configured twice is listed once');

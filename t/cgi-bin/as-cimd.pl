@@ -31,6 +31,8 @@ $doc{token_endpoint_auth_method} = 'client_secret_basic' if $name eq 'secret';
 delete $doc{redirect_uris} if $name eq 'noredirect';
 $doc{redirect_uris} = ['javascript:alert(1)'] if $name eq 'badredirect';
 $doc{client_name} = 'x' x 20000 if $name eq 'big';
+# between 8 and 16 KiB: accepted, and cached like any other
+$doc{software_id} = 'p' x 12000 if $name eq 'large';
 $type = 'text/html' if $name eq 'html';
 if ($name eq 'redirect') {
     $status = '302 Found';
