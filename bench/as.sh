@@ -23,7 +23,7 @@ cd "$builddir"
 # a separate build directory has no copy of the suites' files yet (make
 # check makes one): bring the ones the test server needs
 if [ "$builddir" != "$top" ]; then
-    for d in conf lib htdocs cgi-bin; do
+    for d in conf lib htdocs cgi-bin keys; do
         if [ -d "$top/t/$d" ]; then mkdir -p "t/$d" && cp -pR "$top/t/$d/." "t/$d/" && chmod -R u+w "t/$d"; fi
     done
 fi

@@ -8,6 +8,8 @@ common_libmcp_la_SOURCES = \
 	common/mcp_http.c \
 	common/mcp_json.c \
 	common/mcp_jwk.c \
+	common/mcp_jws.h \
+	common/mcp_jws.c \
 	common/mcp_uri.c
 common_libmcp_la_LIBADD = $(APR_LIBS) $(APU_LIBS) $(OPENSSL_LIBS) \
 	$(JANSSON_LIBS) $(CJOSE_LIBS)

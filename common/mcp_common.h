@@ -75,6 +75,9 @@ typedef struct {
     const char *alg;     /* the JWK's "alg", or NULL */
     const char *use;     /* the JWK's "use", or NULL */
     cjose_jwk_t *jwk;    /* released with the pool */
+    /* the same public key for OpenSSL's EVP (common/mcp_jws.h), built once
+     * when the key set is read; released with the pool */
+    struct evp_pkey_st *pkey;
 } mcp_key_t;
 
 /* Hands a cjose key to `pool`: cjose_jwk_release runs at cleanup. */

@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 
 #include "mcp_common.h"
+#include "mcp_jws.h"
 
 static apr_status_t jwk_cleanup(void *data)
 {
@@ -146,6 +147,12 @@ int mcp_jwks_parse(apr_pool_t *pool, const char *text, apr_size_t len,
         }
         key = apr_array_push(result);
         key->jwk = mcp_jwk_pool_own(pool, jwk);
+        key->pkey = mcp_jws_public_key(pool, entry);
+        if (key->pkey == NULL) {
+            /* cjose took it, OpenSSL did not: a key we cannot verify with */
+            apr_array_pop(result);
+            continue;
+        }
         key->kid = kid ? apr_pstrdup(pool, kid) : NULL;
         key->kty = strcmp(kty, "EC") == 0 ? "EC" : "RSA";
         key->crv = mcp_json_string(entry, "crv") && strcmp(kty, "EC") == 0

@@ -129,13 +129,40 @@ int mcp_rs_jwt_shaped(const char *token);
 int mcp_rs_jwt_acceptable(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
                           const mcp_rs_identity *identity, apr_time_t now,
                           mcp_rs_failure *failure);
-int mcp_rs_jwt_parse(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
-                     const char *token, apr_time_t now,
-                     mcp_rs_identity **identity, const char **kid,
-                     mcp_rs_failure *failure);
-int mcp_rs_jwt_verify(apr_pool_t *pool, const char *token,
-                      const mcp_rs_identity *id, const char *kid,
+/* A token whose syntax and JOSE header have been checked. */
+typedef struct {
+    const char *token;
+    apr_size_t input_len;               /* signing input: the first two
+                                         * segments (RFC 7515 §5.2) */
+    const char *claims;                 /* the claims segment, encoded */
+    apr_size_t claims_len;
+    const unsigned char *signature;     /* decoded */
+    apr_size_t signature_len;
+    const char *kid;                    /* NULL when the header has none */
+    mcp_rs_identity *identity;          /* alg and typ; the claims after
+                                         * mcp_rs_jwt_claims */
+} mcp_rs_jwt;
+int mcp_rs_jwt_header(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
+                      const char *token, mcp_rs_jwt **jwt,
+                      mcp_rs_failure *failure);
+int mcp_rs_jwt_claims(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
+                      mcp_rs_jwt *jwt, apr_time_t now, mcp_rs_failure *failure);
+/* How many keys of `keys` the token may be verified with (kid, type). */
+int mcp_rs_jwt_candidates(const mcp_rs_jwt *jwt,
+                          const apr_array_header_t *keys);
+/* The failure for a token no key fits. */
+int mcp_rs_jwt_no_key(apr_pool_t *pool, const mcp_rs_jwt *jwt,
+                      mcp_rs_failure *failure);
+/* MCP_OK, MCP_ERROR, or MCP_RS_BAD_SIGNATURE: a key fitted and the
+ * signature did not verify with it. */
+#define MCP_RS_BAD_SIGNATURE -2
+int mcp_rs_jwt_verify(apr_pool_t *pool, const mcp_rs_jwt *jwt,
                       const apr_array_header_t *keys, mcp_rs_failure *failure);
+/* The key, when exactly one of `keys` fits the token; else NULL. */
+struct evp_pkey_st *mcp_rs_jwt_only_key(const mcp_rs_jwt *jwt,
+                                        const apr_array_header_t *keys);
+/* The failure for a signature that does not verify. */
+int mcp_rs_jwt_bad_signature(mcp_rs_failure *failure);
 int mcp_rs_jwt_check(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
                      const char *token, const apr_array_header_t *keys,
                      apr_time_t now, mcp_rs_identity **identity,
@@ -148,6 +175,14 @@ const char *mcp_rs_cache_key(apr_pool_t *pool, const char *token);
 int mcp_rs_cache_get(request_rec *r, const char *key, mcp_rs_identity **out);
 void mcp_rs_cache_put(request_rec *r, const char *key,
                       const mcp_rs_identity *identity, apr_time_t until);
+/* A refusal for a signature that does not verify with `pkey`, the only key
+ * that fitted the token; and the key such a refusal names (referenced for
+ * the request), or NULL. */
+void mcp_rs_cache_put_refused(request_rec *r, const char *key,
+                              struct evp_pkey_st *pkey);
+struct evp_pkey_st *mcp_rs_cache_refused(request_rec *r, const char *key);
+/* How long such a refusal counts, seconds. */
+#define MCP_RS_REFUSAL_TTL 300
 
 /* mcp_rs_jwks.c: verification keys, per process */
 apr_status_t mcp_rs_jwks_init(apr_pool_t *pool, server_rec *s);

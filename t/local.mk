@@ -7,6 +7,11 @@ TESTS += t/unit/test_common
 t_unit_test_common_SOURCES = t/unit/tap.h t/unit/test_common.c
 t_unit_test_common_LDADD = common/libmcp.la $(APR_LIBS) $(APU_LIBS)
 
+check_PROGRAMS += t/unit/test_jws
+TESTS += t/unit/test_jws
+t_unit_test_jws_SOURCES = t/unit/tap.h t/unit/test_jws.c
+t_unit_test_jws_LDADD = common/libmcp.la $(OPENSSL_LIBS) $(APR_LIBS) $(APU_LIBS)
+
 check_PROGRAMS += t/unit/test_client
 TESTS += t/unit/test_client
 t_unit_test_client_SOURCES = t/unit/tap.h t/unit/test_client.c
