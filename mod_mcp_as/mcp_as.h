@@ -281,6 +281,9 @@ int mcp_as_cimd_fetch(request_rec *r, mcp_as_server_conf *conf,
 /* ------------------------------------------------------------ helpers (mcp_as_util.c) */
 /* Replies 503 temporarily_unavailable (the store is locked or down). */
 int mcp_as_unavailable(request_rec *r);
+/* apr_global_mutex_lock, asking again after a deadlock that fcntl()
+ * locks report between threads of different processes (none is real). */
+apr_status_t mcp_as_mutex_lock(apr_global_mutex_t *mutex);
 /* Splits a space-separated scope string into an array. */
 apr_array_header_t *mcp_as_scope_split(apr_pool_t *pool, const char *scope);
 /* 1 when every scope of `want` is in `have`. */

@@ -128,11 +128,23 @@ void mcp_as_cache_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-static void cache_lock(request_rec *r)
+/* MCP_OK holding the lock (or when the provider needs none); MCP_ERROR,
+ * logged, when it cannot be taken: the caller then touches nothing. */
+static int cache_lock(request_rec *r)
 {
-    if (cache_mutex != NULL) {
-        apr_global_mutex_lock(cache_mutex);
+    apr_status_t rv;
+
+    if (cache_mutex == NULL) {
+        return MCP_OK;
     }
+    rv = mcp_as_mutex_lock(cache_mutex);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30102)
+                      "cannot take the %s cache's mutex",
+                      cache_provider->name);
+        return MCP_ERROR;
+    }
+    return MCP_OK;
 }
 
 static void cache_unlock(request_rec *r)
@@ -157,10 +169,10 @@ int mcp_as_cache_store(request_rec *r, const unsigned char *key,
 {
     apr_status_t rv;
 
-    if (cache_instance == NULL || strlen(value) >= CACHE_VALUE_MAX) {
+    if (cache_instance == NULL || strlen(value) >= CACHE_VALUE_MAX
+        || cache_lock(r) != MCP_OK) {
         return MCP_ERROR;
     }
-    cache_lock(r);
     rv = cache_provider->store(cache_instance, r->server,
                                key, MCP_SHA256_LEN, expiry,
                                (unsigned char *)apr_pstrdup(r->pool, value),
@@ -185,7 +197,9 @@ int mcp_as_cache_get(request_rec *r, const unsigned char *key, char **value)
         return MCP_ERROR;
     }
     buffer = apr_palloc(r->pool, CACHE_VALUE_MAX);
-    cache_lock(r);
+    if (cache_lock(r) != MCP_OK) {
+        return MCP_ERROR;
+    }
     rv = cache_provider->retrieve(cache_instance, r->server,
                                   key, MCP_SHA256_LEN, buffer, &len,
                                   r->pool);
@@ -199,10 +213,9 @@ int mcp_as_cache_get(request_rec *r, const unsigned char *key, char **value)
 
 void mcp_as_cache_remove(request_rec *r, const unsigned char *key)
 {
-    if (cache_instance == NULL) {
+    if (cache_instance == NULL || cache_lock(r) != MCP_OK) {
         return;
     }
-    cache_lock(r);
     cache_provider->remove(cache_instance, r->server,
                            key, MCP_SHA256_LEN, r->pool);
     cache_unlock(r);
@@ -223,7 +236,9 @@ int mcp_as_cache_update(request_rec *r, const unsigned char *key,
     buffer = apr_palloc(r->pool, CACHE_VALUE_MAX);
     /* One lock over the read and the write: with shmcb, no other process
      * or thread can slip between them. */
-    cache_lock(r);
+    if (cache_lock(r) != MCP_OK) {
+        return MCP_ERROR;
+    }
     if (cache_provider->retrieve(cache_instance, r->server, key,
                                  MCP_SHA256_LEN, buffer, &len, r->pool)
         == APR_SUCCESS && len > 0 && buffer[len - 1] == '\0') {

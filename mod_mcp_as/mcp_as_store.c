@@ -664,7 +664,7 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
             return MCP_AS_STORE_OK;
         }
         if (write && store->writer != NULL && !txn->locked) {
-            rv = apr_global_mutex_lock(store->writer);
+            rv = mcp_as_mutex_lock(store->writer);
             if (rv != APR_SUCCESS) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(30028)
                               "MCPStore: cannot take the writer mutex");
