@@ -14,7 +14,7 @@ use File::Copy qw(copy);
 use Time::HiRes qw(time sleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use MCP::RS qw(check resource mint challenge bearer key_dir);
+use MCP::RS qw(check resource mint challenge bearer key_dir serve_jwks);
 
 plan tests => 25;
 
@@ -22,13 +22,12 @@ my $jwks_dir = Apache::Test::vars('documentroot') . '/rs/jwks';
 my $rotating = "$jwks_dir/rotating.jwks.json";
 my $access_log = Apache::Test::vars('t_logs') . '/access_log';
 
+# a key file's content, or the content itself
 sub serve {
     my ($content_or_file) = @_;
-    my $tmp = "$rotating.tmp";
-    if ($content_or_file !~ /\n/ && -f $content_or_file) { copy($content_or_file, $tmp) or die $! }
-    else { open my $fh, '>', $tmp or die $!; print $fh $content_or_file; close $fh }
-    chmod 0644, $tmp;
-    rename $tmp, $rotating or die $!;
+    serve_jwks($content_or_file !~ /\n/ && -f $content_or_file
+               ? do { local $/; open my $fh, '<', $content_or_file or die $!; <$fh> }
+               : $content_or_file);
 }
 sub token { mint(path => $_[0] // '/rsjwks', kid => $_[1], @_[2 .. $#_]) }
 sub fetches {

@@ -17,7 +17,7 @@ use MIME::Base64 qw(encode_base64url);
 use JSON::PP;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use MCP::RS qw(check mint challenge bearer key_dir);
+use MCP::RS qw(check mint challenge bearer key_dir serve_jwks);
 
 plan tests => 9;
 
@@ -26,14 +26,6 @@ my $error_log = Apache::Test::vars('t_logs') . '/error_log';
 sub log_text { open my $fh, '<', $error_log or return ''; local $/; <$fh> }
 sub hash_of { substr(encode_base64url(sha256($_[0])), 0, 12) }
 sub slurp { open my $fh, '<', $_[0] or die "$_[0]: $!"; local $/; <$fh> }
-sub serve {
-    my ($content) = @_;
-    open my $fh, '>', "$rotating.tmp" or die $!;
-    print $fh $content;
-    close $fh;
-    chmod 0644, "$rotating.tmp";
-    rename "$rotating.tmp", $rotating or die $!;
-}
 sub again {
     my ($token) = @_;
     my $hash = hash_of($token);
@@ -41,7 +33,7 @@ sub again {
 }
 
 # kid rot-a is key A; a token naming rot-a but signed with key B is forged
-serve(slurp(key_dir() . '/test-rotate-a.jwks.json'));
+serve_jwks(slurp(key_dir() . '/test-rotate-a.jwks.json'));
 sleep 3.2;
 my $forged = mint(path => '/rsjwks', kid => 'rot-a', key => 'rot-b');
 # one connection: one process, so at most one verification however many
@@ -69,7 +61,7 @@ ok t_cmp(again($other), 0, 'a token never seen is verified');
 # failed with key A is verified afresh (and is valid now)
 my $set = decode_json(slurp(key_dir() . '/test-rotate-b.jwks.json'));
 $_->{kid} = 'rot-a' for @{ $set->{keys} };
-serve(encode_json($set));
+serve_jwks(encode_json($set));
 sleep 3.2;
 GET '/rsjwks?text=hi', bearer(mint(path => '/rsjwks', kid => 'rot-a', key => 'rot-b'));
 @codes = map { GET('/rsjwks?text=hi', bearer($forged))->code } 1 .. 3;
@@ -80,6 +72,6 @@ Apache::TestRequest::user_agent(keep_alive => 0, reset => 1);
 
 # leave the rotating set as the suites before left it, and old enough
 # that every process refreshes it on its next request
-serve(slurp(key_dir() . '/test-rotate-a.jwks.json'));
+serve_jwks(slurp(key_dir() . '/test-rotate-a.jwks.json'));
 sleep 3.2;
 check -s $rotating, "key set restored";

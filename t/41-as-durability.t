@@ -10,21 +10,10 @@ use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time sleep);
 use MCP::AS qw(base ua register_client refresh full_flow token_request);
-use MCP::Faults qw(server_command kill_server start_server);
+use MCP::Faults qw(server_pid wait_up server_command kill_server start_server);
 
 plan tests => 9;
 
-my $pidfile = Apache::Test::vars('t_logs') . '/httpd.pid';
-sub server_pid { open my $fh, '<', $pidfile or return; my $pid = <$fh>; chomp $pid; $pid }
-sub wait_up {
-    my $deadline = time + 60;
-    while (time < $deadline) {
-        my $response = ua()->get(base() . '/.well-known/oauth-authorization-server');
-        return 1 if $response->code == 200;
-        sleep 0.2;
-    }
-    return 0;
-}
 # A client still registered: the token endpoint knows it (invalid_grant
 # for a junk refresh token rather than invalid_client).
 sub registered {

@@ -12,26 +12,17 @@ use File::Copy qw(copy);
 use Time::HiRes qw(time sleep);
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use MCP::RS qw(check mint challenge bearer key_dir);
+use MCP::RS qw(check mint challenge bearer key_dir serve_jwks);
 
 plan tests => 7;
 
 my $error_log = Apache::Test::vars('t_logs') . '/error_log';
 
-my $rotating = Apache::Test::vars('documentroot') . '/rs/jwks/rotating.jwks.json';
-sub serve {
-    my ($content) = @_;
-    open my $fh, '>', "$rotating.tmp" or die $!;
-    print $fh $content;
-    close $fh;
-    chmod 0644, "$rotating.tmp";
-    rename "$rotating.tmp", $rotating or die $!;
-}
 sub slurp { local $/; open my $fh, '<', $_[0] or die $!; <$fh> }
 sub token { mint(path => '/rsjwks', kid => $_[0]) }
 
 Apache::TestRequest::user_agent(keep_alive => 1, reset => 1);
-serve(slurp(key_dir() . '/test-rotate-b.jwks.json'));
+serve_jwks(slurp(key_dir() . '/test-rotate-b.jwks.json'));
 sleep 1.2;   # past MCPJWKSRefetchInterval of earlier suites
 my $r = GET '/rsjwks?text=hi', bearer(token('rot-b'));
 ok t_cmp($r->code, 200, 'rot-b fetched and cached');
@@ -39,7 +30,7 @@ ok t_cmp($r->code, 200, 'rot-b fetched and cached');
 # the same key set as rot-a, padded to 2 MiB: valid JSON, too big to read
 my $doc = slurp(key_dir() . '/test-rotate-a.jwks.json');
 $doc =~ s/\}\s*$/, "padding": "${\ ('x' x (2 * 1024 * 1024))}"}\n/ or die 'unexpected JWKS';
-serve($doc);
+serve_jwks($doc);
 my $offset = -s $error_log;
 sleep 3.2;   # past MCPJWKSRefresh: the next use refetches
 my $start = time;
@@ -55,7 +46,7 @@ check $log =~ /AH20030: .*rotating\.jwks\.json: the answer is larger than \d+ by
     'the log says the document was too large, and that cached keys are kept';
 
 # and once the endpoint is sane again, its keys are used
-serve(slurp(key_dir() . '/test-rotate-a.jwks.json'));
+serve_jwks(slurp(key_dir() . '/test-rotate-a.jwks.json'));
 sleep 1.2;
 $r = GET '/rsjwks?text=hi', bearer(token('rot-a'));
 ok t_cmp($r->code, 200, 'a sane document again: its key is picked up');

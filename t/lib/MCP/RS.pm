@@ -16,7 +16,7 @@ use FindBin;
 use Exporter 'import';
 
 our @EXPORT_OK = qw(check resource mint mint_raw sign_raw b64url key_dir challenge
-                    bearer json_of t_dir);
+                    bearer json_of t_dir serve_jwks);
 
 my $counter = 0;
 
@@ -125,6 +125,18 @@ sub challenge {
         $out{$name} = $value;
     }
     return \%out;
+}
+
+# Replaces the key set the test server serves at /jwks/rotating.jwks.json
+# (t/15, t/21, t/75), atomically: a fetch never sees half a document.
+sub serve_jwks {
+    my ($content) = @_;
+    my $rotating = Apache::Test::vars('documentroot') . '/rs/jwks/rotating.jwks.json';
+    open my $fh, '>', "$rotating.tmp" or die "$rotating.tmp: $!";
+    print {$fh} $content;
+    close $fh or die "$rotating.tmp: $!";
+    chmod 0644, "$rotating.tmp";
+    rename "$rotating.tmp", $rotating or die "$rotating: $!";
 }
 
 1;
