@@ -159,6 +159,24 @@ static int optional_time(apr_pool_t *pool, json_t *claims, const char *name,
     return MCP_OK;
 }
 
+/* Appends copies of a JSON array's strings to `list`; MCP_ERROR when an
+ * entry is not a string (the scp and aud claims). */
+static int push_strings(apr_pool_t *pool, const json_t *array,
+                        apr_array_header_t *list)
+{
+    const json_t *entry;
+    size_t index;
+
+    json_array_foreach(array, index, entry) {
+        if (!json_is_string(entry)) {
+            return MCP_ERROR;
+        }
+        APR_ARRAY_PUSH(list, const char *) =
+            apr_pstrdup(pool, json_string_value(entry));
+    }
+    return MCP_OK;
+}
+
 /* RFC 9068 §2.2.3 scope (a string); scp (an array, or a string) as some
  * issuers send it. */
 static int read_scope(apr_pool_t *pool, json_t *claims, const char **out,
@@ -180,15 +198,9 @@ static int read_scope(apr_pool_t *pool, json_t *claims, const char **out,
     }
     if (json_is_array(scp)) {
         apr_array_header_t *list = apr_array_make(pool, 4, sizeof(char *));
-        json_t *entry;
-        size_t index;
-        json_array_foreach(scp, index, entry) {
-            if (!json_is_string(entry)) {
-                return fail(failure, "the token's scp claim is not an array "
-                            "of strings");
-            }
-            APR_ARRAY_PUSH(list, const char *) =
-                apr_pstrdup(pool, json_string_value(entry));
+        if (push_strings(pool, scp, list) != MCP_OK) {
+            return fail(failure, "the token's scp claim is not an array "
+                        "of strings");
         }
         *out = apr_array_pstrcat(pool, list, ' ');
         return MCP_OK;
@@ -209,15 +221,9 @@ static int read_claims(apr_pool_t *pool, const mcp_rs_dir_conf *conf,
             apr_pstrdup(pool, json_string_value(aud));
     }
     else if (json_is_array(aud) && json_array_size(aud) > 0) {
-        json_t *entry;
-        size_t index;
-        json_array_foreach(aud, index, entry) {
-            if (!json_is_string(entry)) {
-                return fail(failure, "the token's aud claim is not a string "
-                            "or an array of strings");
-            }
-            APR_ARRAY_PUSH(id->aud, const char *) =
-                apr_pstrdup(pool, json_string_value(entry));
+        if (push_strings(pool, aud, id->aud) != MCP_OK) {
+            return fail(failure, "the token's aud claim is not a string "
+                        "or an array of strings");
         }
     }
     else if (aud == NULL) {
