@@ -74,7 +74,7 @@ struct mcp_as_txn {
     mcp_as_store *store;
     store_connection *connection;
     int locked;                     /* holds store->writer */
-    int autocommit;                 /* a read on PostgreSQL: no BEGIN/COMMIT */
+    int autocommit;                 /* a read: no BEGIN/COMMIT */
     int broken;                     /* a statement failed: do not reuse */
     int fresh;                      /* autocommit: its connection is new */
     int statements_run;
@@ -127,10 +127,12 @@ static const char *const schema_v1[] = {
     NULL
 };
 
-static const struct {
+typedef struct {
     const char *label;
     const char *sql;
-} statements[] = {
+} store_statement;
+
+static const store_statement statements[] = {
     { "client_insert",
       "INSERT INTO clients (client_id, secret_hash, metadata, created)"
       " VALUES (%s, %s, %s, CAST(%s AS BIGINT))" },
@@ -181,6 +183,16 @@ static const struct {
       "DELETE FROM revoked_jti WHERE expires < CAST(%s AS BIGINT)" },
     { "expire_refresh",
       "DELETE FROM refresh_tokens WHERE expires < CAST(%s AS BIGINT)" },
+    { NULL, NULL }
+};
+
+/* SQLite's transaction statements, prepared once per connection as well:
+ * apr_dbd_query would compile them again for every transaction.
+ * (PostgreSQL cannot PREPARE them; there they go through apr_dbd_query.) */
+static const store_statement sqlite_control[] = {
+    { "begin", "BEGIN IMMEDIATE" },
+    { "commit", "COMMIT" },
+    { "rollback", "ROLLBACK" },
     { NULL, NULL }
 };
 
@@ -423,6 +435,30 @@ int mcp_as_store_init(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     return OK;
 }
 
+static int prepare_statements(mcp_as_store *store,
+                              store_connection *connection,
+                              const store_statement *table)
+{
+    int i;
+
+    for (i = 0; table[i].label != NULL; i++) {
+        apr_dbd_prepared_t *prepared = NULL;
+        int rc = apr_dbd_prepare(store->driver, connection->pool,
+                                 connection->handle, table[i].sql,
+                                 table[i].label, &prepared);
+        if (rc != 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, store->server,
+                         APLOGNO(30020) "MCPStore: cannot prepare %s: %s",
+                         table[i].label,
+                         apr_dbd_error(store->driver, connection->handle, rc));
+            return MCP_ERROR;
+        }
+        apr_hash_set(connection->statements, table[i].label,
+                     APR_HASH_KEY_STRING, prepared);
+    }
+    return MCP_OK;
+}
+
 static apr_status_t connection_construct(void **resource, void *params,
                                          apr_pool_t *pool)
 {
@@ -431,7 +467,6 @@ static apr_status_t connection_construct(void **resource, void *params,
     apr_pool_t *cpool;
     const char *error = NULL;
     apr_status_t rv;
-    int i;
 
     rv = apr_pool_create(&cpool, pool);
     if (rv != APR_SUCCESS) {
@@ -458,22 +493,13 @@ static apr_status_t connection_construct(void **resource, void *params,
         run_pragma(cpool, store->driver, connection->handle,
                    "PRAGMA synchronous = NORMAL");
     }
-    for (i = 0; statements[i].label != NULL; i++) {
-        apr_dbd_prepared_t *prepared = NULL;
-        int rc = apr_dbd_prepare(store->driver, cpool, connection->handle,
-                                 statements[i].sql, statements[i].label,
-                                 &prepared);
-        if (rc != 0) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, store->server,
-                         APLOGNO(30020) "MCPStore: cannot prepare %s: %s",
-                         statements[i].label,
-                         apr_dbd_error(store->driver, connection->handle, rc));
-            apr_dbd_close(store->driver, connection->handle);
-            apr_pool_destroy(cpool);
-            return APR_EGENERAL;
-        }
-        apr_hash_set(connection->statements, statements[i].label,
-                     APR_HASH_KEY_STRING, prepared);
+    if (prepare_statements(store, connection, statements) != MCP_OK
+        || (store->is_sqlite
+            && prepare_statements(store, connection, sqlite_control)
+               != MCP_OK)) {
+        apr_dbd_close(store->driver, connection->handle);
+        apr_pool_destroy(cpool);
+        return APR_EGENERAL;
     }
     *resource = connection;
     return APR_SUCCESS;
@@ -536,6 +562,26 @@ void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
+/* BEGIN, COMMIT or ROLLBACK on the transaction's connection: SQLite's
+ * prepared ones (sqlite_control), PostgreSQL's as plain queries. */
+static int txn_control(mcp_as_txn *txn, const char *label, const char *sql)
+{
+    apr_dbd_prepared_t *prepared = NULL;
+    int nrows = 0;
+
+    if (txn->store->is_sqlite) {
+        prepared = apr_hash_get(txn->connection->statements, label,
+                                APR_HASH_KEY_STRING);
+    }
+    if (prepared != NULL) {
+        return apr_dbd_pquery(txn->store->driver, txn->r->pool,
+                              txn->connection->handle, &nrows, prepared,
+                              0, NULL);
+    }
+    return apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
+                         sql);
+}
+
 static void txn_release(mcp_as_txn *txn, int broken)
 {
     if (txn->locked) {
@@ -559,10 +605,9 @@ static apr_status_t txn_cleanup(void *data)
     mcp_as_txn *txn = data;
 
     if (txn->connection != NULL) {
-        int nrows, rc = 0;
+        int rc = 0;
         if (!txn->autocommit) {
-            rc = apr_dbd_query(txn->store->driver, txn->connection->handle,
-                               &nrows, "ROLLBACK");
+            rc = txn_control(txn, "rollback", "ROLLBACK");
         }
         txn_release(txn, rc != 0);
     }
@@ -633,7 +678,7 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     store_connection *connection;
     const char *why;
     apr_status_t rv;
-    int nrows, rc, fresh, retries = 0;
+    int rc, fresh, retries = 0;
 
     if (store == NULL || store->connections == NULL) {
         return MCP_AS_STORE_UNAVAILABLE;
@@ -651,13 +696,14 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
         }
         txn->connection = connection;
         /*
-         * Every read-only transaction is a single SELECT, which PostgreSQL
-         * runs atomically in a transaction of its own: BEGIN and COMMIT
-         * around it would only add two round trips to the shared database.
-         * (SQLite is in-process, and a read transaction there keeps its WAL
-         * snapshot.)  That SELECT retries on a dead connection itself.
+         * Every read-only transaction is a single SELECT, which both
+         * databases run atomically in a transaction of its own (SQLite on
+         * one WAL snapshot): BEGIN and COMMIT around it would only add two
+         * round trips to a shared PostgreSQL, and to SQLite two more turns
+         * of apr_dbd's lock, which serialises every statement of a process.
+         * That SELECT retries on a dead connection itself.
          */
-        if (!write && !store->is_sqlite) {
+        if (!write) {
             txn->autocommit = 1;
             txn->fresh = fresh;
             *out = txn;
@@ -673,9 +719,9 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
             }
             txn->locked = 1;
         }
-        rc = apr_dbd_query(store->driver, connection->handle, &nrows,
-                           store->is_sqlite && write ? "BEGIN IMMEDIATE"
-                                                     : "BEGIN");
+        /* SQLite: take the write lock now, not at the first write */
+        rc = txn_control(txn, "begin",
+                         store->is_sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
         if (rc == 0) {
             break;
         }
@@ -694,7 +740,7 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
 
 int mcp_as_txn_commit(mcp_as_txn *txn)
 {
-    int nrows, rc;
+    int rc;
 
     if (txn->connection == NULL) {
         return MCP_AS_STORE_UNAVAILABLE;
@@ -703,15 +749,13 @@ int mcp_as_txn_commit(mcp_as_txn *txn)
         txn_release(txn, 0);
         return MCP_AS_STORE_OK;
     }
-    rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
-                       "COMMIT");
+    rc = txn_control(txn, "commit", "COMMIT");
     if (rc != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(30024)
                       "MCPStore: commit failed: %s",
                       apr_dbd_error(txn->store->driver,
                                     txn->connection->handle, rc));
-        rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
-                           "ROLLBACK");
+        rc = txn_control(txn, "rollback", "ROLLBACK");
         txn_release(txn, rc != 0);
         return MCP_AS_STORE_UNAVAILABLE;
     }
@@ -721,7 +765,7 @@ int mcp_as_txn_commit(mcp_as_txn *txn)
 
 void mcp_as_txn_abort(mcp_as_txn *txn)
 {
-    int nrows, rc;
+    int rc;
 
     if (txn == NULL || txn->connection == NULL) {
         return;
@@ -730,8 +774,7 @@ void mcp_as_txn_abort(mcp_as_txn *txn)
         txn_release(txn, 0);
         return;
     }
-    rc = apr_dbd_query(txn->store->driver, txn->connection->handle, &nrows,
-                       "ROLLBACK");
+    rc = txn_control(txn, "rollback", "ROLLBACK");
     txn_release(txn, rc != 0);
 }
 
