@@ -24,4 +24,5 @@ mod_mcp_as_mod_mcp_as_la_SOURCES = \
 	mod_mcp_as/mcp_as_util.c
 mod_mcp_as_mod_mcp_as_la_LDFLAGS = $(MODULE_LDFLAGS) $(AM_LDFLAGS)
 mod_mcp_as_mod_mcp_as_la_LIBADD = common/libmcp_httpd.la common/libmcp.la \
-	$(CURL_LIBS) $(OPENSSL_LIBS) $(CJOSE_LIBS) $(JANSSON_LIBS) $(APU_LIBS)
+	$(CURL_LIBS) $(OPENSSL_LIBS) $(CJOSE_LIBS) $(JANSSON_LIBS) $(APU_LIBS) \
+	$(SQLITE3_LIBS)

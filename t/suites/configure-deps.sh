@@ -38,6 +38,7 @@ check cjose libcjose-dev
 check jansson libjansson-dev
 check libcurl libcurl4-openssl-dev
 check openssl libssl-dev
+check sqlite3 libsqlite3-dev
 
 out=$(cd "$work" && "$top/configure" --with-apxs=/nonexistent/apxs 2>&1)
 if [ $? -ne 0 ] && printf '%s' "$out" | grep -q "apache2-dev"; then
