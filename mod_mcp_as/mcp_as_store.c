@@ -66,6 +66,8 @@
 /* PostgreSQL advisory lock held while the schema is created: the bytes
  * of "mcp_as" read as a number */
 #define SCHEMA_LOCK_KEY "120273854488947"
+/* the tables housekeeping sweeps on SQLite (swept[]) */
+#define SWEPT 3
 /* SQLite's own default checkpoint size, in pages; past ten times that a
  * commit checkpoints in place */
 #define WAL_CHECKPOINT_PAGES 1000
@@ -80,6 +82,8 @@ struct mcp_as_store {
     apr_reslist_t *connections;     /* per child, created in child_init */
     server_rec *server;
     volatile apr_uint32_t checkpointing;  /* per child: a thread is at it */
+    apr_int64_t sweep[SWEPT];       /* per child: where housekeeping stopped
+                                     * in each of swept[], by rowid */
 };
 
 typedef struct {
@@ -218,6 +222,37 @@ static const store_statement sqlite_control[] = {
     { "begin", "BEGIN IMMEDIATE" },
     { "commit", "COMMIT" },
     { "rollback", "ROLLBACK" },
+    { NULL, NULL }
+};
+
+/*
+ * Housekeeping on SQLite sweeps each table a slice at a time: the next
+ * SWEEP_ROWS rows by rowid after where the last run of this child
+ * stopped, starting over at the end.  The expire_* statements above read
+ * the whole table (there is no index on expires, which would cost every
+ * insert one more page), 53 ms for a million refresh tokens here, and on
+ * SQLite they would do it holding the writer mutex, with every token
+ * request waiting.  A run examines at most SWEEP_ROWS rows of each table
+ * while about 256 token requests add at most 256 rows to one, so the
+ * sweep outruns the growth.  PostgreSQL has no writer mutex: there the
+ * plain DELETEs hold up no other request.
+ */
+#define SWEEP_ROWS "1000"
+#define SWEEP(table) \
+    { "sweep_end_" table, \
+      "SELECT MAX(rowid) FROM (SELECT rowid FROM " table \
+      " WHERE rowid > CAST(%s AS BIGINT) ORDER BY rowid LIMIT " SWEEP_ROWS ")" }, \
+    { "sweep_" table, \
+      "DELETE FROM " table " WHERE rowid > CAST(%s AS BIGINT)" \
+      " AND rowid <= CAST(%s AS BIGINT) AND expires < CAST(%s AS BIGINT)" }
+
+static const char *const swept[SWEPT] = { "used_codes", "revoked_jti",
+                                           "refresh_tokens" };
+
+static const store_statement sqlite_sweep[] = {
+    SWEEP("used_codes"),
+    SWEEP("revoked_jti"),
+    SWEEP("refresh_tokens"),
     { NULL, NULL }
 };
 
@@ -537,8 +572,10 @@ static apr_status_t connection_construct(void **resource, void *params,
     }
     if (prepare_statements(store, connection, statements) != MCP_OK
         || (store->is_sqlite
-            && prepare_statements(store, connection, sqlite_control)
-               != MCP_OK)) {
+            && (prepare_statements(store, connection, sqlite_control)
+                != MCP_OK
+                || prepare_statements(store, connection, sqlite_sweep)
+                   != MCP_OK))) {
         apr_dbd_close(store->driver, connection->handle);
         apr_pool_destroy(cpool);
         return APR_EGENERAL;
@@ -1029,20 +1066,74 @@ int mcp_as_txn_select1(mcp_as_txn *txn, const char *label,
     return MCP_AS_STORE_OK;
 }
 
+/* One slice of each table on SQLite (sqlite_sweep), under the writer
+ * mutex, which also guards the child's cursors; dropped[i] rows. */
+static int sweep(mcp_as_txn *txn, const char *now, int *dropped)
+{
+    apr_pool_t *pool = txn->r->pool;
+    const char **row;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < SWEPT; i++) {
+        const char *from = apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                        txn->store->sweep[i]);
+        rc = mcp_as_txn_select1(txn, apr_pstrcat(pool, "sweep_end_",
+                                                 swept[i], NULL),
+                                &row, from, MCP_AS_END);
+        if (rc != MCP_AS_STORE_OK) {
+            return rc;
+        }
+        if (row[0][0] == '\0') {
+            txn->store->sweep[i] = 0;   /* past the last row: start over */
+            continue;
+        }
+        rc = mcp_as_txn_exec(txn, apr_pstrcat(pool, "sweep_", swept[i], NULL),
+                             &dropped[i], from, row[0], now, MCP_AS_END);
+        if (rc != MCP_AS_STORE_OK) {
+            return rc;
+        }
+        /* a commit that fails only means these rows are looked at again
+         * on the next round */
+        txn->store->sweep[i] = apr_atoi64(row[0]);
+    }
+    return MCP_AS_STORE_OK;
+}
+
 void mcp_as_store_housekeeping(request_rec *r, mcp_as_store *store)
 {
     mcp_as_txn *txn;
     const char *now = mcp_as_now_str(r->pool);
+    int dropped[SWEPT] = { 0 };
+    int rc;
 
     if (mcp_as_txn_begin(r, store, 1, &txn) != MCP_AS_STORE_OK) {
         return;
     }
-    if (mcp_as_txn_exec(txn, "expire_codes", NULL, now, MCP_AS_END) != MCP_AS_STORE_OK
-        || mcp_as_txn_exec(txn, "expire_jti", NULL, now, MCP_AS_END) != MCP_AS_STORE_OK
-        || mcp_as_txn_exec(txn, "expire_refresh", NULL, now, MCP_AS_END)
-           != MCP_AS_STORE_OK) {
+    if (store->is_sqlite) {
+        rc = sweep(txn, now, dropped);
+    }
+    else {
+        rc = mcp_as_txn_exec(txn, "expire_codes", &dropped[0], now, MCP_AS_END);
+        if (rc == MCP_AS_STORE_OK) {
+            rc = mcp_as_txn_exec(txn, "expire_jti", &dropped[1], now,
+                                 MCP_AS_END);
+        }
+        if (rc == MCP_AS_STORE_OK) {
+            rc = mcp_as_txn_exec(txn, "expire_refresh", &dropped[2], now,
+                                 MCP_AS_END);
+        }
+    }
+    if (rc != MCP_AS_STORE_OK) {
         mcp_as_txn_abort(txn);
         return;
     }
-    mcp_as_txn_commit(txn);
+    if (mcp_as_txn_commit(txn) != MCP_AS_STORE_OK) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(30114)
+                  "MCPStore: housekeeping dropped %d used-code markers, "
+                  "%d revoked token ids and %d refresh tokens from the "
+                  "%s store", dropped[0], dropped[1], dropped[2],
+                  store->driver_name);
 }

@@ -176,19 +176,23 @@ sub full_flow {
              verifier => $verifier };
 }
 
-# Runs SQL on the test server's SQLite store, as the user owning it (so
-# that root never creates WAL files the server's children cannot write).
-# Returns undef when the suite runs against another store.
+# Runs SQL on the test server's SQLite store (or on the SQLite file $db),
+# as the user owning it (so that root never creates WAL files the server's
+# children cannot write).  Returns undef when the suite runs against
+# another store.
 sub sqlite {
-    my ($sql) = @_;
+    my ($sql, $db) = @_;
     my $dir = Apache::Test::vars('t_dir') . '/state';
-    return undef if -e "$dir/as-store.conf" || !-e "$dir/as.db";
+    if (!defined $db) {
+        return undef if -e "$dir/as-store.conf" || !-e "$dir/as.db";
+        $db = "$dir/as.db";
+    }
     my @as = ();
     if ($> == 0) {
-        my $owner = getpwuid((stat "$dir/as.db")[4]);
+        my $owner = getpwuid((stat $db)[4]);
         @as = ('runuser', '-u', $owner, '--');
     }
-    open my $fh, '-|', @as, 'sqlite3', '-cmd', '.timeout 5000', "$dir/as.db", $sql
+    open my $fh, '-|', @as, 'sqlite3', '-cmd', '.timeout 5000', $db, $sql
         or die "sqlite3: $!";
     local $/;
     my $out = <$fh>;
