@@ -51,7 +51,7 @@ END {
         printf "openssl speed (one core): RSA-2048 verify %.0f/s, ECDSA P-256 verify %.0f/s\n", rsav, ecv
         n = split(rssb, b, " "); split(rssa, a, " "); grow = 0; line = ""
         for (i = 1; i <= n; i++) { d = a[i] - b[i]; grow = max(grow, d); line = line sprintf(" %d->%d", b[i], a[i]) }
-        printf "memory per httpd child (KiB, before->after 10,000 requests):%s; max growth %d KiB, target <= 1024: %s\n", line, grow, grow <= 1024 ? "met" : "MISSED"
+        printf "memory per httpd child (KiB, before->after 10,000 requests, the same mix run once before):%s; max growth %d KiB, target <= 1024: %s\n", line, grow, grow <= 1024 ? "met" : "MISSED"
         if (v["mcp.es.non2xx"] + v["mcp.rs.non2xx"] > 0) printf "warning: non-2xx answers in the reused-token runs\n"
         if (v["mcp.cold_es.repeated"] + v["mcp.cold_rs.repeated"] > 0) printf "warning: never-seen-token runs ran out of tokens and repeated %d (ES256) and %d (RS256) of them (median per run): raise COLD_TOKENS\n", v["mcp.cold_es.repeated"], v["mcp.cold_rs.repeated"]
         printf "\n"
