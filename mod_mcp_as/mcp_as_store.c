@@ -37,8 +37,9 @@
  * does the next writer start the WAL over from its beginning (otherwise
  * it would grow for ever).  The direct sqlite3 calls also keep this
  * outside apr_dbd's lock, which serialises every statement of a process.
- * A WAL that grows far past the size anyway (a reader that never ends)
- * is checkpointed in the commit, as SQLite would.
+ * A reader that keeps an old snapshot stops every checkpoint short of it
+ * (SQLite's own too); meanwhile a child tries again after each 1,000 more
+ * pages only (t/47-as-wal-checkpoint.t).
  */
 #include <httpd.h>
 #include <errno.h>
@@ -68,10 +69,8 @@
 #define SCHEMA_LOCK_KEY "120273854488947"
 /* the tables housekeeping sweeps on SQLite (swept[]) */
 #define SWEPT 3
-/* SQLite's own default checkpoint size, in pages; past ten times that a
- * commit checkpoints in place */
+/* SQLite's own default checkpoint size, in pages */
 #define WAL_CHECKPOINT_PAGES 1000
-#define WAL_FORCE_PAGES (10 * WAL_CHECKPOINT_PAGES)
 
 struct mcp_as_store {
     apr_global_mutex_t *writer;     /* SQLite: one writer at a time */
@@ -82,6 +81,8 @@ struct mcp_as_store {
     apr_reslist_t *connections;     /* per child, created in child_init */
     server_rec *server;
     volatile apr_uint32_t checkpointing;  /* per child: a thread is at it */
+    volatile apr_uint32_t checkpoint_mark;  /* per child: the WAL's size
+                                             * at its last checkpoint */
     apr_int64_t sweep[SWEPT];       /* per child: where housekeeping stopped
                                      * in each of swept[], by rowid */
 };
@@ -526,10 +527,6 @@ static int wal_hook(void *data, sqlite3 *db, const char *name, int pages)
     store_connection *connection = data;
 
     connection->wal_pages = pages;
-    if (pages >= WAL_FORCE_PAGES) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
-                                  NULL, NULL);
-    }
     return SQLITE_OK;
 }
 
@@ -822,6 +819,18 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
     return MCP_AS_STORE_OK;
 }
 
+/* Whether the WAL left by the transaction's commit wants a checkpoint:
+ * past WAL_CHECKPOINT_PAGES, and then once per WAL_CHECKPOINT_PAGES more
+ * while it cannot start over (a reader keeps an old snapshot). */
+static int checkpoint_due(const mcp_as_txn *txn)
+{
+    apr_uint32_t pages = (apr_uint32_t)txn->connection->wal_pages;
+    apr_uint32_t mark = apr_atomic_read32(&txn->store->checkpoint_mark);
+
+    return pages >= WAL_CHECKPOINT_PAGES
+           && (pages < mark || pages >= mark + WAL_CHECKPOINT_PAGES);
+}
+
 /* A passive checkpoint on the transaction's connection, once its commit
  * has let go of the writer mutex (see the top of this file). */
 static void wal_checkpoint(mcp_as_txn *txn)
@@ -843,6 +852,9 @@ static void wal_checkpoint(mcp_as_txn *txn)
         apr_global_mutex_unlock(txn->store->writer);
         late = copied >= before ? copied - before : copied;
     }
+    apr_atomic_set32(&txn->store->checkpoint_mark,
+                     (apr_uint32_t)(pages > 0 ? pages
+                                              : txn->connection->wal_pages));
     apr_atomic_set32(&txn->store->checkpointing, 0);
     txn->connection->wal_pages = 0;
     if (rc == SQLITE_OK) {
@@ -870,7 +882,7 @@ int mcp_as_txn_commit(mcp_as_txn *txn)
         return MCP_AS_STORE_OK;
     }
     rc = txn_control(txn, "commit", "COMMIT");
-    if (rc == 0 && txn->connection->wal_pages >= WAL_CHECKPOINT_PAGES) {
+    if (rc == 0 && checkpoint_due(txn)) {
         txn_unlock(txn);
         wal_checkpoint(txn);
     }

@@ -4,7 +4,10 @@
 # checkpoint copied most pages before it took the mutex, and nothing was
 # lost.  Without the catch-up under the mutex the WAL never starts over and
 # grows past 2,500 pages here; with SQLite's own checkpoints (inside the
-# commit) there is no AH30112.  SQLite only.
+# commit) there is no AH30112.  Then a reader keeps one snapshot while
+# 2,000 more registrations go through: the WAL grows (nothing after the
+# reader's snapshot can be checkpointed), and once the reader has ended
+# it is copied whole and starts over.  SQLite only.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
@@ -13,6 +16,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use JSON::PP;
+use IPC::Open2 qw(open2);
 use MCP::AS qw(base sqlite);
 
 my $dir = Apache::Test::vars('t_dir') . '/state';
@@ -21,54 +25,96 @@ if (!defined sqlite('SELECT 1')) {
     skip 'the store is not SQLite', 1;
     exit 0;
 }
-plan tests => 7;
+plan tests => 14;
 
-my $registrations = 1500;
 my $page = 4096 + 24;                       # a WAL frame: header and page
 my $log = Apache::Test::vars('t_logs') . '/error_log';
+my $wal_file = "$dir/as.db-wal";
+my $work = tempdir(CLEANUP => 1);
+
+# $n registrations, four at a time, as fast as curl sends them: how many 201
+sub register_many {
+    my ($n, $tag) = @_;
+    open my $cfg, '>', "$work/register.curl" or die $!;
+    for my $i (1 .. $n) {
+        (my $body = JSON::PP->new->canonical->encode({
+            redirect_uris => ['http://127.0.0.1:9/cb'],
+            token_endpoint_auth_method => 'none', client_name => "wal $tag $i" })) =~ s/(["\\])/\\$1/g;
+        print $cfg "next\n" if $i > 1;
+        print $cfg 'url = "', base(), "/oauth/register\"\n",
+            qq{header = "Content-Type: application/json"\n}, qq{data = "$body"\n},
+            "output = /dev/null\nwrite-out = \"%{http_code}\\n\"\n";
+    }
+    close $cfg;
+    return scalar grep { $_ eq '201' }
+        split /\n/, `curl -s --parallel --parallel-max 4 -K $work/register.curl 2>/dev/null`;
+}
+
+# the checkpoints (AH30112) logged since $offset: [copied, WAL pages, late]
+sub checkpoints_since {
+    my ($offset) = @_;
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $offset, 0;
+    my @lines = grep { /AH30112/ } <$fh>;
+    close $fh;
+    t_debug($_) for @lines;
+    return map { [/checkpointed (\d+) of the WAL's (\d+) pages, (\d+) of them holding/] } @lines;
+}
+
+my $registrations = 1500;
 my $offset = -s $log;
 my ($before) = sqlite('SELECT COUNT(*) FROM clients') =~ /(\d+)/;
+ok t_cmp(register_many($registrations, 'first'), $registrations,
+         "$registrations registrations, each 201");
 
-# four at a time, as fast as curl sends them
-my $work = tempdir(CLEANUP => 1);
-open my $cfg, '>', "$work/register.curl" or die $!;
-for my $n (1 .. $registrations) {
-    (my $body = JSON::PP->new->canonical->encode({
-        redirect_uris => ['http://127.0.0.1:9/cb'],
-        token_endpoint_auth_method => 'none', client_name => "wal $n" })) =~ s/(["\\])/\\$1/g;
-    print $cfg "next\n" if $n > 1;
-    print $cfg 'url = "', base(), "/oauth/register\"\n",
-        qq{header = "Content-Type: application/json"\n}, qq{data = "$body"\n},
-        "output = /dev/null\nwrite-out = \"%{http_code}\\n\"\n";
-}
-close $cfg;
-my @codes = split /\n/, `curl -s --parallel --parallel-max 4 -K $work/register.curl 2>/dev/null`;
-ok t_cmp(scalar(grep { $_ eq '201' } @codes), $registrations, "$registrations registrations, each 201");
-
-open my $fh, '<', $log or die "$log: $!";
-seek $fh, $offset, 0;
-my @checkpoints = grep { /AH30112/ } <$fh>;
-close $fh;
-t_debug($_) for @checkpoints;
+my @checkpoints = checkpoints_since($offset);
 t_debug('the WAL was checkpointed by the module (AH30112)');
 ok @checkpoints >= 1;
 my ($copied, $late) = (0, 0);
 for (@checkpoints) {
-    /checkpointed (\d+) of the WAL's \d+ pages, (\d+) of them holding/ or next;
-    $copied += $1;
-    $late += $2;
+    $copied += $_->[0];
+    $late += $_->[2];
 }
 t_debug("pages copied: $copied, of them holding the writer mutex: $late");
-t_debug("checkpoints copied $copied pages");
 ok $copied >= 1000;
 t_debug('most of them before taking the writer mutex');
 ok $late * 2 < $copied;
 
-my $wal = -s "$dir/as.db-wal";
+my $wal = -s $wal_file;
 t_debug("WAL: $wal bytes, " . int($wal / $page) . ' pages');
 t_debug('the WAL started over: it stays near the checkpoint size');
 ok $wal < 1600 * $page;
 
 my ($after) = sqlite('SELECT COUNT(*) FROM clients') =~ /(\d+)/;
 ok t_cmp($after - $before, $registrations, 'every registration is in the store');
+ok t_cmp(sqlite('PRAGMA integrity_check'), "ok\n", 'the database is intact');
+
+# A reader that keeps its snapshot: nothing written after it can be copied
+# into the database, so the WAL grows past the checkpoint size; the writes
+# go on all the same, and once the reader is gone the WAL starts over.
+my @as = $> == 0 ? ('runuser', '-u', scalar getpwuid((stat "$dir/as.db")[4]), '--') : ();
+my $reader = open2(my $out, my $in, @as, 'sqlite3', "$dir/as.db");
+print $in "BEGIN;\nSELECT 'reading', COUNT(*) FROM clients;\n";
+$in->flush;
+my $line = <$out>;
+ok t_cmp($line, qr/^reading/, 'a reader holds a snapshot');
+ok t_cmp(register_many(2000, 'pinned'), 2000, 'meanwhile 2,000 registrations, each 201');
+$wal = -s $wal_file;
+t_debug("WAL with the reader: $wal bytes, " . int($wal / $page) . ' pages');
+t_debug('the WAL grew past the checkpoint size');
+ok $wal > 1600 * $page;
+print $in "COMMIT;\n.quit\n";
+close $in;
+waitpid $reader, 0;
+
+$offset = -s $log;
+ok t_cmp(register_many(1500, 'after'), 1500, 'then 1,500 more, each 201');
+@checkpoints = checkpoints_since($offset);
+my $first = $checkpoints[0] || [0, 0, 0];
+my $last = $checkpoints[-1] || [0, 0, 0];
+t_debug("first checkpoint after the reader: $first->[0] of $first->[1] pages; last: $last->[0] of $last->[1]");
+t_debug('the first checkpoint after the reader copied the long WAL whole');
+ok $first->[0] >= 1600 && $first->[0] == $first->[1];
+t_debug('and the WAL started over: the last checkpoint found it near the checkpoint size');
+ok $last->[1] > 0 && $last->[1] < 1600;
 ok t_cmp(sqlite('PRAGMA integrity_check'), "ok\n", 'the database is intact');
