@@ -638,6 +638,12 @@ void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
+static apr_dbd_prepared_t *statement(mcp_as_txn *txn, const char *label)
+{
+    return apr_hash_get(txn->connection->statements, label,
+                        APR_HASH_KEY_STRING);
+}
+
 /* BEGIN, COMMIT or ROLLBACK on the transaction's connection: SQLite's
  * prepared ones (sqlite_control), PostgreSQL's as plain queries. */
 static int txn_control(mcp_as_txn *txn, const char *label, const char *sql)
@@ -646,8 +652,7 @@ static int txn_control(mcp_as_txn *txn, const char *label, const char *sql)
     int nrows = 0;
 
     if (txn->store->is_sqlite) {
-        prepared = apr_hash_get(txn->connection->statements, label,
-                                APR_HASH_KEY_STRING);
+        prepared = statement(txn, label);
     }
     if (prepared != NULL) {
         return apr_dbd_pquery(txn->store->driver, txn->r->pool,
@@ -882,10 +887,6 @@ int mcp_as_txn_commit(mcp_as_txn *txn)
         return MCP_AS_STORE_OK;
     }
     rc = txn_control(txn, "commit", "COMMIT");
-    if (rc == 0 && checkpoint_due(txn)) {
-        txn_unlock(txn);
-        wal_checkpoint(txn);
-    }
     if (rc != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(30024)
                       "MCPStore: commit failed: %s",
@@ -894,6 +895,10 @@ int mcp_as_txn_commit(mcp_as_txn *txn)
         rc = txn_control(txn, "rollback", "ROLLBACK");
         txn_release(txn, rc != 0);
         return MCP_AS_STORE_UNAVAILABLE;
+    }
+    if (checkpoint_due(txn)) {
+        txn_unlock(txn);
+        wal_checkpoint(txn);
     }
     txn_release(txn, 0);
     return MCP_AS_STORE_OK;
@@ -912,12 +917,6 @@ void mcp_as_txn_abort(mcp_as_txn *txn)
     }
     rc = txn_control(txn, "rollback", "ROLLBACK");
     txn_release(txn, rc != 0);
-}
-
-static apr_dbd_prepared_t *statement(mcp_as_txn *txn, const char *label)
-{
-    return apr_hash_get(txn->connection->statements, label,
-                        APR_HASH_KEY_STRING);
 }
 
 static void log_failure(mcp_as_txn *txn, const char *label, int rc)
