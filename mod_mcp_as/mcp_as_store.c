@@ -39,7 +39,8 @@
  * outside apr_dbd's lock, which serialises every statement of a process.
  * A reader that keeps an old snapshot stops every checkpoint short of it
  * (SQLite's own too); meanwhile a child tries again after each 1,000 more
- * pages only (t/47-as-wal-checkpoint.t).
+ * pages only, and once the WAL starts over its file is cut back to
+ * WAL_FILE_LIMIT (t/47-as-wal-checkpoint.t).
  */
 #include <httpd.h>
 #include <errno.h>
@@ -71,6 +72,10 @@
 #define SWEPT 3
 /* SQLite's own default checkpoint size, in pages */
 #define WAL_CHECKPOINT_PAGES 1000
+/* Once the WAL starts over, its file is cut back to this many bytes
+ * (twice what WAL_CHECKPOINT_PAGES pages of 4 KiB take): a WAL that grew
+ * while a reader kept an old snapshot does not keep its disk for ever. */
+#define WAL_FILE_LIMIT (8 * 1024 * 1024)
 
 struct mcp_as_store {
     apr_global_mutex_t *writer;     /* SQLite: one writer at a time */
@@ -563,6 +568,9 @@ static apr_status_t connection_construct(void **resource, void *params,
          * (kill -9); only a power loss may lose the last commits. */
         run_pragma(cpool, store->driver, connection->handle,
                    "PRAGMA synchronous = NORMAL");
+        run_pragma(cpool, store->driver, connection->handle,
+                   apr_psprintf(cpool, "PRAGMA journal_size_limit = %d",
+                                WAL_FILE_LIMIT));
         sqlite3_wal_hook(apr_dbd_native_handle(store->driver,
                                                connection->handle),
                          wal_hook, connection);

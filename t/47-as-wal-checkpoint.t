@@ -7,7 +7,11 @@
 # commit) there is no AH30112.  Then a reader keeps one snapshot while
 # 2,000 more registrations go through: the WAL grows (nothing after the
 # reader's snapshot can be checkpointed), and once the reader has ended
-# it is copied whole and starts over.  SQLite only.
+# it is copied whole and starts over, and its file is cut back to the
+# module's limit (8 MiB).  How many frames the WAL holds is read from the
+# wal-index (as.db-shm), not from the file's size: the file keeps the size
+# of the longest WAL since it was last cut back, which earlier tests of
+# the suite may have made.  SQLite only.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test;
@@ -25,11 +29,11 @@ if (!defined sqlite('SELECT 1')) {
     skip 'the store is not SQLite', 1;
     exit 0;
 }
-plan tests => 14;
+plan tests => 15;
 
-my $page = 4096 + 24;                       # a WAL frame: header and page
 my $log = Apache::Test::vars('t_logs') . '/error_log';
 my $wal_file = "$dir/as.db-wal";
+my $file_limit = 8 * 1024 * 1024;           # WAL_FILE_LIMIT in mcp_as_store.c
 my $work = tempdir(CLEANUP => 1);
 
 # $n registrations, four at a time, as fast as curl sends them: how many 201
@@ -61,6 +65,15 @@ sub checkpoints_since {
     return map { [/checkpointed (\d+) of the WAL's (\d+) pages, (\d+) of them holding/] } @lines;
 }
 
+# How many frames the WAL holds: mxFrame in the wal-index header (native
+# byte order, 16 bytes in), which every commit updates.
+sub wal_frames {
+    open my $fh, '<:raw', "$dir/as.db-shm" or die "$dir/as.db-shm: $!";
+    read($fh, my $header, 20) == 20 or die "$dir/as.db-shm: too short";
+    close $fh;
+    return unpack 'L', substr $header, 16, 4;
+}
+
 my $registrations = 1500;
 my $offset = -s $log;
 my ($before) = sqlite('SELECT COUNT(*) FROM clients') =~ /(\d+)/;
@@ -80,10 +93,10 @@ ok $copied >= 1000;
 t_debug('most of them before taking the writer mutex');
 ok $late * 2 < $copied;
 
-my $wal = -s $wal_file;
-t_debug("WAL: $wal bytes, " . int($wal / $page) . ' pages');
+my $frames = wal_frames();
+t_debug("WAL: $frames frames, file " . (-s $wal_file) . ' bytes');
 t_debug('the WAL started over: it stays near the checkpoint size');
-ok $wal < 1600 * $page;
+ok $frames < 1600;
 
 my ($after) = sqlite('SELECT COUNT(*) FROM clients') =~ /(\d+)/;
 ok t_cmp($after - $before, $registrations, 'every registration is in the store');
@@ -99,10 +112,11 @@ $in->flush;
 my $line = <$out>;
 ok t_cmp($line, qr/^reading/, 'a reader holds a snapshot');
 ok t_cmp(register_many(2000, 'pinned'), 2000, 'meanwhile 2,000 registrations, each 201');
-$wal = -s $wal_file;
-t_debug("WAL with the reader: $wal bytes, " . int($wal / $page) . ' pages');
+$frames = wal_frames();
+my $pinned = -s $wal_file;
+t_debug("WAL with the reader: $frames frames, file $pinned bytes");
 t_debug('the WAL grew past the checkpoint size');
-ok $wal > 1600 * $page;
+ok $frames > 1600 && $pinned > $file_limit;
 print $in "COMMIT;\n.quit\n";
 close $in;
 waitpid $reader, 0;
@@ -117,4 +131,8 @@ t_debug('the first checkpoint after the reader copied the long WAL whole');
 ok $first->[0] >= 1600 && $first->[0] == $first->[1];
 t_debug('and the WAL started over: the last checkpoint found it near the checkpoint size');
 ok $last->[1] > 0 && $last->[1] < 1600;
+my $file = -s $wal_file;
+t_debug("WAL file: $file bytes, $pinned with the reader");
+t_debug("and its file was cut back to at most $file_limit bytes");
+ok $file <= $file_limit;
 ok t_cmp(sqlite('PRAGMA integrity_check'), "ok\n", 'the database is intact');
