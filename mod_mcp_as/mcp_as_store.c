@@ -55,6 +55,8 @@
 #include <unixd.h>
 #include <util_mutex.h>
 #include <apr_atomic.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_cond.h>
 #include <sqlite3.h>
 
 #include "mcp_common.h"
@@ -90,6 +92,7 @@ struct mcp_as_store {
                                              * at its last checkpoint */
     apr_int64_t sweep[SWEPT];       /* per child: where housekeeping stopped
                                      * in each of swept[], by rowid */
+    struct store_batch *batch;      /* per child, SQLite: group commit */
 };
 
 typedef struct {
@@ -99,6 +102,42 @@ typedef struct {
     int used;                       /* handed out before: may have died */
     int wal_pages;                  /* SQLite: the WAL's size, last commit */
 } store_connection;
+
+/*
+ * Group commit (SQLite).  The write transactions of one child that meet
+ * at the writer mutex share one SQLite transaction: the first request
+ * (the opener) takes the mutex and a connection and runs BEGIN; each
+ * request that arrives meanwhile waits for its turn on that connection,
+ * runs its statements inside a SAVEPOINT of its own (so that one that
+ * aborts rolls back its own statements only) and releases it; when no
+ * request is waiting any more, or BATCH_MAX have had their turn, the
+ * opener runs COMMIT, lets go of the mutex and tells each request the
+ * outcome.  A request answers only after the COMMIT that holds its
+ * writes, so nothing is acknowledged before it is durable; a COMMIT that
+ * fails answers 503 to all of them; a kill -9 before it loses all of them
+ * unanswered, as it would have lost each alone.  One transaction writes
+ * the table pages that several requests share (the newest rows of each
+ * table) to the WAL once, and the mutex changes hands between processes
+ * once per batch instead of once per request (t/49-as-group-commit.t).
+ */
+#define BATCH_MAX 16
+
+typedef struct store_batch {
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *turn;        /* the batch takes another request */
+    apr_thread_cond_t *ready;       /* the opener may commit */
+    apr_thread_cond_t *settled;     /* the members have their outcome */
+    store_connection *connection;   /* the open batch's; NULL: none open */
+    mcp_as_txn *members[BATCH_MAX]; /* released their savepoint, waiting */
+    int count;                      /* members[] */
+    int turns;                      /* requests that had a turn */
+    int aborted;                    /* of them, rolled back their own */
+    int busy;                       /* a request runs its statements */
+    int closing;                    /* no more turns: the opener commits */
+    int waiting;                    /* requests waiting for a turn */
+    int broken;                     /* a savepoint could not be undone:
+                                     * the transaction is rolled back */
+} store_batch;
 
 /* Bounds the retries on dead pooled connections (a child holds at most
  * one per thread; the pool replaces each dead one it is given back). */
@@ -113,6 +152,11 @@ struct mcp_as_txn {
     int broken;                     /* a statement failed: do not reuse */
     int fresh;                      /* autocommit: its connection is new */
     int statements_run;
+    int batched;                    /* a member of the child's batch */
+    int opener;                     /* opened it: holds store->writer and
+                                     * the connection, runs the COMMIT */
+    int settled;                    /* the batch's outcome is known */
+    int outcome;                    /* MCP_AS_STORE_OK or _UNAVAILABLE */
 };
 
 #define WRITER_MUTEX_TYPE "mcp-as-store"
@@ -228,6 +272,9 @@ static const store_statement sqlite_control[] = {
     { "begin", "BEGIN IMMEDIATE" },
     { "commit", "COMMIT" },
     { "rollback", "ROLLBACK" },
+    { "savepoint", "SAVEPOINT member" },
+    { "release", "RELEASE member" },
+    { "rollback_to", "ROLLBACK TO member" },
     { NULL, NULL }
 };
 
@@ -612,6 +659,26 @@ static apr_status_t connections_destroy(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t batch_create(store_batch **out, apr_pool_t *pchild)
+{
+    store_batch *batch = apr_pcalloc(pchild, sizeof(*batch));
+    apr_status_t rv;
+
+    rv = apr_thread_mutex_create(&batch->lock, APR_THREAD_MUTEX_DEFAULT,
+                                 pchild);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&batch->turn, pchild);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&batch->ready, pchild);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&batch->settled, pchild);
+    }
+    *out = batch;
+    return rv;
+}
+
 void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     int threads = 0;
@@ -632,6 +699,13 @@ void mcp_as_store_child_init(apr_pool_t *pchild, server_rec *s)
         if (store->writer != NULL) {
             apr_global_mutex_child_init(&store->writer,
                 apr_global_mutex_lockfile(store->writer), pchild);
+            rv = batch_create(&store->batch, pchild);
+            if (rv != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, server, APLOGNO(30116)
+                             "MCPStore: cannot create the group commit's "
+                             "thread mutex");
+                continue;           /* no connections: every request 503 */
+            }
         }
         rv = apr_reslist_create(&store->connections, 0, 1, threads,
                                 apr_time_from_sec(60), connection_construct,
@@ -694,17 +768,31 @@ static void txn_release(mcp_as_txn *txn, int broken)
     txn->connection = NULL;
 }
 
+/* COMMIT (commit) or ROLLBACK on the transaction's connection; a COMMIT
+ * that fails is logged and rolled back, and a connection that cannot
+ * even roll back is marked broken.  MCP_AS_STORE_OK if committed. */
+static int txn_finish(mcp_as_txn *txn, int commit)
+{
+    if (commit) {
+        int rc = txn_control(txn, "commit", "COMMIT");
+        if (rc == 0) {
+            return MCP_AS_STORE_OK;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(30024)
+                      "MCPStore: commit failed: %s",
+                      apr_dbd_error(txn->store->driver,
+                                    txn->connection->handle, rc));
+    }
+    if (txn_control(txn, "rollback", "ROLLBACK") != 0) {
+        txn->broken = 1;
+    }
+    return MCP_AS_STORE_UNAVAILABLE;
+}
+
 static apr_status_t txn_cleanup(void *data)
 {
-    mcp_as_txn *txn = data;
-
-    if (txn->connection != NULL) {
-        int rc = 0;
-        if (!txn->autocommit) {
-            rc = txn_control(txn, "rollback", "ROLLBACK");
-        }
-        txn_release(txn, rc != 0);
-    }
+    /* the request ended before its transaction did */
+    mcp_as_txn_abort(data);
     return APR_SUCCESS;
 }
 
@@ -765,23 +853,17 @@ static int drop_stale(mcp_as_txn *txn, int fresh, int *retries)
     return 1;
 }
 
-int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
-                     mcp_as_txn **out)
+/* A connection for the transaction; for a write, the writer mutex
+ * (SQLite) and BEGIN. */
+static int txn_start(mcp_as_txn *txn, int write)
 {
-    mcp_as_txn *txn;
+    request_rec *r = txn->r;
+    mcp_as_store *store = txn->store;
     store_connection *connection;
     const char *why;
     apr_status_t rv;
     int rc, fresh, retries = 0;
 
-    if (store == NULL || store->connections == NULL) {
-        return MCP_AS_STORE_UNAVAILABLE;
-    }
-    txn = apr_pcalloc(r->pool, sizeof(*txn));
-    txn->r = r;
-    txn->store = store;
-    /* whatever happens to the request, the transaction ends with it */
-    apr_pool_cleanup_register(r->pool, txn, txn_cleanup, apr_pool_cleanup_null);
     for (;;) {
         if (acquire_connection(r, store, &connection, &fresh)
             != MCP_AS_STORE_OK) {
@@ -800,7 +882,6 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
         if (!write) {
             txn->autocommit = 1;
             txn->fresh = fresh;
-            *out = txn;
             return MCP_AS_STORE_OK;
         }
         if (store->writer != NULL && !txn->locked) {
@@ -828,7 +909,6 @@ int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
             return MCP_AS_STORE_UNAVAILABLE;
         }
     }
-    *out = txn;
     return MCP_AS_STORE_OK;
 }
 
@@ -883,50 +963,6 @@ static void wal_checkpoint(mcp_as_txn *txn)
     }
 }
 
-int mcp_as_txn_commit(mcp_as_txn *txn)
-{
-    int rc;
-
-    if (txn->connection == NULL) {
-        return MCP_AS_STORE_UNAVAILABLE;
-    }
-    if (txn->autocommit) {
-        txn_release(txn, 0);
-        return MCP_AS_STORE_OK;
-    }
-    rc = txn_control(txn, "commit", "COMMIT");
-    if (rc != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, txn->r, APLOGNO(30024)
-                      "MCPStore: commit failed: %s",
-                      apr_dbd_error(txn->store->driver,
-                                    txn->connection->handle, rc));
-        rc = txn_control(txn, "rollback", "ROLLBACK");
-        txn_release(txn, rc != 0);
-        return MCP_AS_STORE_UNAVAILABLE;
-    }
-    if (checkpoint_due(txn)) {
-        txn_unlock(txn);
-        wal_checkpoint(txn);
-    }
-    txn_release(txn, 0);
-    return MCP_AS_STORE_OK;
-}
-
-void mcp_as_txn_abort(mcp_as_txn *txn)
-{
-    int rc;
-
-    if (txn == NULL || txn->connection == NULL) {
-        return;
-    }
-    if (txn->autocommit) {
-        txn_release(txn, 0);
-        return;
-    }
-    rc = txn_control(txn, "rollback", "ROLLBACK");
-    txn_release(txn, rc != 0);
-}
-
 static void log_failure(mcp_as_txn *txn, const char *label, int rc)
 {
     /* PostgreSQL: the connection may be dead, or reset by libpq without
@@ -938,6 +974,214 @@ static void log_failure(mcp_as_txn *txn, const char *label, int rc)
                   "MCPStore: %s failed: %s", label,
                   apr_dbd_error(txn->store->driver, txn->connection->handle,
                                 rc));
+}
+
+/* The opener, once every turn is over: COMMIT (ROLLBACK if a member's
+ * savepoint could not be undone), the writer mutex let go, each member
+ * told the outcome, and the batch closed, so that the next request
+ * waiting opens another. */
+static int batch_commit(mcp_as_txn *txn, int broken)
+{
+    store_batch *batch = txn->store->batch;
+    int outcome, count, aborted, i;
+
+    outcome = txn_finish(txn, !broken);
+    txn_unlock(txn);
+    apr_thread_mutex_lock(batch->lock);
+    count = batch->count;
+    aborted = batch->aborted;
+    for (i = 0; i < count; i++) {
+        batch->members[i]->outcome = outcome;
+        batch->members[i]->settled = 1;
+    }
+    batch->count = batch->turns = batch->aborted = 0;
+    batch->closing = batch->broken = 0;
+    batch->connection = NULL;
+    apr_thread_cond_broadcast(batch->settled);
+    if (batch->waiting > 0) {
+        apr_thread_cond_signal(batch->turn);
+    }
+    apr_thread_mutex_unlock(batch->lock);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, txn->r, APLOGNO(30115)
+                  "MCPStore: %s %d write transactions as one, "
+                  "%d more rolled back on their own",
+                  outcome == MCP_AS_STORE_OK ? "committed" : "lost",
+                  count, aborted);
+    if (outcome == MCP_AS_STORE_OK && checkpoint_due(txn)) {
+        wal_checkpoint(txn);
+    }
+    txn_release(txn, 0);
+    return txn->settled ? txn->outcome : MCP_AS_STORE_OK;
+}
+
+/* Leaves the batch after the request's turn (contributed: its savepoint
+ * was released, its writes wait for the COMMIT); hands the turn to the
+ * next request, or has the opener commit.  The outcome of the COMMIT for
+ * a contributing request, which waits for it. */
+static int batch_leave(mcp_as_txn *txn, int contributed, int broken)
+{
+    store_batch *batch = txn->store->batch;
+    int rc = MCP_AS_STORE_OK;
+
+    apr_thread_mutex_lock(batch->lock);
+    batch->busy = 0;
+    batch->broken |= broken;
+    if (contributed) {
+        batch->members[batch->count++] = txn;
+    }
+    else {
+        batch->aborted++;
+    }
+    if (!batch->broken && batch->waiting > 0 && batch->turns < BATCH_MAX) {
+        apr_thread_cond_signal(batch->turn);
+    }
+    else {
+        batch->closing = 1;
+        apr_thread_cond_signal(batch->ready);
+    }
+    if (txn->opener) {
+        while (!batch->closing) {
+            apr_thread_cond_wait(batch->ready, batch->lock);
+        }
+        broken = batch->broken;
+        apr_thread_mutex_unlock(batch->lock);
+        return batch_commit(txn, broken);
+    }
+    txn->connection = NULL;         /* the opener's */
+    while (contributed && !txn->settled) {
+        apr_thread_cond_wait(batch->settled, batch->lock);
+    }
+    if (contributed) {
+        rc = txn->outcome;
+    }
+    apr_thread_mutex_unlock(batch->lock);
+    return rc;
+}
+
+/* Waits for a turn in the child's batch, opening one if none is open
+ * (see the top of this file), and starts the request's savepoint. */
+static int batch_join(mcp_as_txn *txn)
+{
+    store_batch *batch = txn->store->batch;
+    int rc;
+
+    apr_thread_mutex_lock(batch->lock);
+    batch->waiting++;
+    while (batch->busy || batch->closing) {
+        apr_thread_cond_wait(batch->turn, batch->lock);
+    }
+    batch->waiting--;
+    batch->busy = 1;
+    batch->turns++;
+    if (batch->connection == NULL) {
+        apr_thread_mutex_unlock(batch->lock);
+        rc = txn_start(txn, 1);
+        apr_thread_mutex_lock(batch->lock);
+        if (rc != MCP_AS_STORE_OK) {
+            batch->busy = 0;
+            batch->turns = 0;
+            apr_thread_cond_signal(batch->turn);
+            apr_thread_mutex_unlock(batch->lock);
+            return rc;
+        }
+        txn->opener = 1;
+        batch->connection = txn->connection;
+    }
+    txn->connection = batch->connection;
+    txn->batched = 1;
+    apr_thread_mutex_unlock(batch->lock);
+    rc = txn_control(txn, "savepoint", "SAVEPOINT member");
+    if (rc != 0) {
+        log_failure(txn, "SAVEPOINT", rc);
+        batch_leave(txn, 0, 0);
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    return MCP_AS_STORE_OK;
+}
+
+/* A member's abort: its own statements undone, the others' kept. */
+static void batch_abort(mcp_as_txn *txn)
+{
+    int rc = txn_control(txn, "rollback_to", "ROLLBACK TO member");
+
+    if (rc == 0) {
+        rc = txn_control(txn, "release", "RELEASE member");
+    }
+    if (rc != 0) {
+        log_failure(txn, "ROLLBACK TO", rc);
+    }
+    batch_leave(txn, 0, rc != 0);
+}
+
+/* A member's commit: its savepoint released, then the batch's COMMIT. */
+static int batch_member_commit(mcp_as_txn *txn)
+{
+    int rc = txn_control(txn, "release", "RELEASE member");
+
+    if (rc != 0) {
+        log_failure(txn, "RELEASE", rc);
+        batch_abort(txn);
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    return batch_leave(txn, 1, 0);
+}
+
+int mcp_as_txn_begin(request_rec *r, mcp_as_store *store, int write,
+                     mcp_as_txn **out)
+{
+    mcp_as_txn *txn;
+    int rc;
+
+    if (store == NULL || store->connections == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    txn = apr_pcalloc(r->pool, sizeof(*txn));
+    txn->r = r;
+    txn->store = store;
+    /* whatever happens to the request, the transaction ends with it */
+    apr_pool_cleanup_register(r->pool, txn, txn_cleanup, apr_pool_cleanup_null);
+    rc = write && store->batch != NULL ? batch_join(txn)
+                                       : txn_start(txn, write);
+    if (rc == MCP_AS_STORE_OK) {
+        *out = txn;
+    }
+    return rc;
+}
+
+int mcp_as_txn_commit(mcp_as_txn *txn)
+{
+    int rc;
+
+    if (txn->connection == NULL) {
+        return MCP_AS_STORE_UNAVAILABLE;
+    }
+    if (txn->autocommit) {
+        txn_release(txn, 0);
+        return MCP_AS_STORE_OK;
+    }
+    if (txn->batched) {
+        return batch_member_commit(txn);
+    }
+    rc = txn_finish(txn, 1);
+    txn_release(txn, 0);
+    return rc;
+}
+
+void mcp_as_txn_abort(mcp_as_txn *txn)
+{
+    if (txn == NULL || txn->connection == NULL) {
+        return;
+    }
+    if (txn->autocommit) {
+        txn_release(txn, 0);
+        return;
+    }
+    if (txn->batched) {
+        batch_abort(txn);
+        return;
+    }
+    txn_finish(txn, 0);
+    txn_release(txn, 0);
 }
 
 /* apr_dbd's pv* functions take the arguments as an array of strings. */

@@ -24,12 +24,7 @@ use IPC::Open2 qw(open2);
 use MCP::AS qw(base sqlite);
 
 my $dir = Apache::Test::vars('t_dir') . '/state';
-if (!defined sqlite('SELECT 1')) {
-    plan tests => 1;
-    skip 'the store is not SQLite', 1;
-    exit 0;
-}
-plan tests => 15;
+plan tests => 15, need { 'the SQLite store' => defined sqlite('SELECT 1') };
 
 my $log = Apache::Test::vars('t_logs') . '/error_log';
 my $wal_file = "$dir/as.db-wal";

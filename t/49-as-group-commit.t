@@ -1,0 +1,127 @@
+# Group commit on SQLite: the write transactions of one child that meet
+# at the writer mutex share one SQLite transaction, each in a savepoint of
+# its own.  64 code exchanges and 32 refresh requests with unknown tokens
+# (each begins a write transaction, finds nothing and rolls back its own
+# part) go 16 at a time: every exchange answers 200 with a refresh token
+# that is in the store, every unknown token 400; the log (AH30115) shows
+# transactions committed together, and batches in which a member rolled
+# back while the others were committed.  SQLite only.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test;
+use Apache::TestUtil;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Temp qw(tempdir);
+use Digest::SHA qw(sha256);
+use MIME::Base64 qw(encode_base64url);
+use JSON::PP;
+use MCP::AS qw(base pkce register_client login_code sqlite);
+
+plan tests => 8, need { 'the SQLite store' => defined sqlite('SELECT 1') };
+
+my $log = Apache::Test::vars('t_logs') . '/error_log';
+my $work = tempdir(CLEANUP => 1);
+my ($exchanges, $unknown, $rounds) = (64, 32, 5);
+
+my (undef, $client) = register_client();
+my $client_id = $client->{client_id};
+
+# One round: $exchanges fresh codes and $unknown unknown refresh tokens,
+# interleaved, 16 at a time.  Returns the exchanges' [status, body] and
+# the unknown tokens' statuses.
+sub round {
+    my ($n) = @_;
+    my @requests;
+    for my $i (1 .. $exchanges) {
+        my ($verifier, $challenge) = pkce();
+        my ($code) = login_code(client_id => $client_id, response_type => 'code',
+            code_challenge => $challenge, code_challenge_method => 'S256',
+            scope => 'mcp:echo');
+        die "no code for exchange $i" unless $code;
+        push @requests, ['exchange', "grant_type=authorization_code&code=$code"
+                         . "&code_verifier=$verifier&client_id=$client_id"];
+        if ($i % 2 == 0) {
+            my $token = encode_base64url(join '', map { chr int rand 256 } 1 .. 32);
+            push @requests, ['unknown', "grant_type=refresh_token"
+                             . "&refresh_token=$token&client_id=$client_id"];
+        }
+    }
+    open my $cfg, '>', "$work/round.curl" or die $!;
+    for my $i (0 .. $#requests) {
+        print $cfg "next\n" if $i > 0;
+        print $cfg 'url = "', base(), "/oauth/token\"\n",
+            qq{data = "$requests[$i][1]"\n}, "output = $work/body.$n.$i\n",
+            qq{write-out = "%{http_code} %{filename_effective}\\n"\n};
+    }
+    close $cfg;
+    # in parallel, curl reports the transfers as they end: by file name
+    my %status = map { (split / /)[1] => (split / /)[0] } split /\n/,
+        `curl -s --parallel --parallel-max 16 -K $work/round.curl 2>/dev/null`;
+    my @status = map { $status{"$work/body.$n.$_"} } 0 .. $#requests;
+    my (@exchanged, @refused);
+    for my $i (0 .. $#requests) {
+        if ($requests[$i][0] eq 'unknown') {
+            push @refused, $status[$i] // 'none';
+            next;
+        }
+        open my $fh, '<', "$work/body.$n.$i" or die $!;
+        local $/;
+        my $body = eval { decode_json(<$fh>) } || {};
+        push @exchanged, [$status[$i] // 'none', $body];
+    }
+    return (\@exchanged, \@refused);
+}
+
+# the batches (AH30115) logged since $offset: [committed, rolled back]
+sub batches_since {
+    my ($offset) = @_;
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $offset, 0;
+    my @batches = map { [/committed (\d+) write transactions as one, (\d+) more/] }
+                  grep { /AH30115/ } <$fh>;
+    close $fh;
+    return grep { defined $_->[0] } @batches;
+}
+
+# Rounds until a batch held a rolled-back member beside committed ones
+# (the first round nearly always has one), at most $rounds.
+my (@exchanged, @refused, @batches);
+my $offset = -s $log;
+for my $n (1 .. $rounds) {
+    my ($e, $u) = round($n);
+    push @exchanged, @$e;
+    push @refused, @$u;
+    @batches = batches_since($offset);
+    last if grep { $_->[0] > 0 && $_->[1] > 0 } @batches;
+}
+my $played = @exchanged / $exchanges;
+t_debug("$played round(s), " . scalar(@batches) . ' batches: '
+        . join ' ', map { "$_->[0]+$_->[1]" } @batches);
+
+ok t_cmp(scalar(grep { $_->[0] eq '200' && $_->[1]{refresh_token} } @exchanged),
+         scalar @exchanged, 'every code exchange: 200 with a refresh token');
+ok t_cmp(scalar(grep { $_ eq '400' } @refused), scalar @refused,
+         'every unknown refresh token: 400');
+ok t_cmp(scalar(grep { $_->[0] eq '200' } @exchanged), $exchanges * $played,
+         'no exchange lost');
+
+t_debug('write transactions were committed together (a batch of more than one)');
+ok scalar grep { $_->[0] > 1 } @batches;
+t_debug('a batch committed its members while one of them rolled back its own part');
+ok scalar grep { $_->[0] > 0 && $_->[1] > 0 } @batches;
+my ($committed, $rolled_back) = (0, 0);
+for (@batches) {
+    $committed += $_->[0];
+    $rolled_back += $_->[1];
+}
+t_debug("transactions committed in batches: $committed; rolled back: $rolled_back");
+ok $committed >= @exchanged;
+
+# every refresh token answered is in the store (durable before the answer)
+my @hashes = map { "'" . encode_base64url(sha256($_->[1]{refresh_token} // '')) . "'" }
+             @exchanged;
+my $stored = sqlite('SELECT COUNT(*) FROM refresh_tokens WHERE token_hash IN ('
+                    . join(',', @hashes) . ')');
+ok t_cmp($stored, scalar(@exchanged) . "\n", 'every refresh token answered is in the store');
+ok t_cmp(sqlite('PRAGMA integrity_check'), "ok\n", 'the database is intact');
