@@ -45,6 +45,7 @@
 #include <httpd.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -101,6 +102,7 @@ typedef struct {
     apr_hash_t *statements;         /* label -> apr_dbd_prepared_t * */
     int used;                       /* handed out before: may have died */
     int wal_pages;                  /* SQLite: the WAL's size, last commit */
+    int schema_version;             /* SQLite: when statements were prepared */
 } store_connection;
 
 /*
@@ -582,6 +584,45 @@ static int wal_hook(void *data, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
+static int schema_version_row(void *data, int columns, char **values,
+                              char **names)
+{
+    *(int *)data = columns > 0 && values[0] != NULL ? atoi(values[0]) : -1;
+    return SQLITE_OK;
+}
+
+/* SQLite's schema version (PRAGMA schema_version), -1 if unknown. */
+static int schema_version(mcp_as_store *store, store_connection *connection)
+{
+    int version = -1;
+
+    if (sqlite3_exec(apr_dbd_native_handle(store->driver, connection->handle),
+                     "PRAGMA schema_version", schema_version_row, &version,
+                     NULL) != SQLITE_OK) {
+        return -1;
+    }
+    return version;
+}
+
+/* The connection's statements; on SQLite, with the schema version they
+ * were prepared for (read first: a schema that changes meanwhile only
+ * means preparing them once more). */
+static int prepare_all(mcp_as_store *store, store_connection *connection)
+{
+    if (store->is_sqlite) {
+        connection->schema_version = schema_version(store, connection);
+    }
+    if (prepare_statements(store, connection, statements) != MCP_OK
+        || (store->is_sqlite
+            && (prepare_statements(store, connection, sqlite_control)
+                != MCP_OK
+                || prepare_statements(store, connection, sqlite_sweep)
+                   != MCP_OK))) {
+        return MCP_ERROR;
+    }
+    return MCP_OK;
+}
+
 static apr_status_t connection_construct(void **resource, void *params,
                                          apr_pool_t *pool)
 {
@@ -622,12 +663,7 @@ static apr_status_t connection_construct(void **resource, void *params,
                                                connection->handle),
                          wal_hook, connection);
     }
-    if (prepare_statements(store, connection, statements) != MCP_OK
-        || (store->is_sqlite
-            && (prepare_statements(store, connection, sqlite_control)
-                != MCP_OK
-                || prepare_statements(store, connection, sqlite_sweep)
-                   != MCP_OK))) {
+    if (prepare_all(store, connection) != MCP_OK) {
         apr_dbd_close(store->driver, connection->handle);
         apr_pool_destroy(cpool);
         return APR_EGENERAL;
@@ -1184,6 +1220,37 @@ void mcp_as_txn_abort(mcp_as_txn *txn)
     txn_release(txn, 0);
 }
 
+/*
+ * apr_dbd prepares SQLite's statements with the legacy sqlite3_prepare(),
+ * whose statements fail for good once another connection has changed the
+ * schema: an operator's VACUUM, CREATE INDEX or ANALYZE with the sqlite3
+ * shell would have every request on every pooled connection fail until
+ * httpd restarts.  After a statement fails, a connection whose schema
+ * version moved prepares its statements again, and the caller runs the
+ * statement once more: an expired statement fails before it does anything
+ * (t/45-as-schema-change.t).  apr_dbd keeps the old statements until the
+ * connection closes.
+ */
+static int schema_moved(mcp_as_txn *txn)
+{
+    store_connection *connection = txn->connection;
+    int version, was;
+
+    if (!txn->store->is_sqlite || connection == NULL) {
+        return 0;
+    }
+    was = connection->schema_version;
+    version = schema_version(txn->store, connection);
+    if (version < 0 || version == was) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, txn->r, APLOGNO(30117)
+                  "MCPStore: the SQLite store's schema changed (version %d, "
+                  "was %d: VACUUM, a new index?); preparing this "
+                  "connection's statements again", version, was);
+    return prepare_all(txn->store, connection) == MCP_OK;
+}
+
 /* apr_dbd's pv* functions take the arguments as an array of strings. */
 static const char **collect_args(apr_pool_t *pool, va_list ap, int *count)
 {
@@ -1214,6 +1281,11 @@ int mcp_as_txn_exec(mcp_as_txn *txn, const char *label, int *nrows, ...)
     rc = apr_dbd_pquery(txn->store->driver, txn->r->pool,
                         txn->connection->handle, &changed,
                         statement(txn, label), count, args);
+    if (rc != 0 && schema_moved(txn)) {
+        rc = apr_dbd_pquery(txn->store->driver, txn->r->pool,
+                            txn->connection->handle, &changed,
+                            statement(txn, label), count, args);
+    }
     if (rc != 0) {
         log_failure(txn, label, rc);
         return MCP_AS_STORE_UNAVAILABLE;
@@ -1239,6 +1311,10 @@ static int select_rows(mcp_as_txn *txn, const char *label,
     /* random access: the pgsql driver knows the columns only then */
     rc = apr_dbd_pselect(driver, txn->r->pool, txn->connection->handle,
                          &results, statement(txn, label), 1, count, args);
+    if (rc != 0 && schema_moved(txn)) {
+        rc = apr_dbd_pselect(driver, txn->r->pool, txn->connection->handle,
+                             &results, statement(txn, label), 1, count, args);
+    }
     /* a single-statement read on a pooled connection that died (the
      * database restarted): nothing was done, run it on another one */
     while (rc != 0 && txn->autocommit && txn->statements_run == 0) {

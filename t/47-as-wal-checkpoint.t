@@ -18,10 +18,8 @@ use Apache::Test;
 use Apache::TestUtil;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use File::Temp qw(tempdir);
-use JSON::PP;
 use IPC::Open2 qw(open2);
-use MCP::AS qw(base sqlite);
+use MCP::AS qw(register_parallel created log_since sqlite);
 
 my $dir = Apache::Test::vars('t_dir') . '/state';
 plan tests => 15, need { 'the SQLite store' => defined sqlite('SELECT 1') };
@@ -29,33 +27,17 @@ plan tests => 15, need { 'the SQLite store' => defined sqlite('SELECT 1') };
 my $log = Apache::Test::vars('t_logs') . '/error_log';
 my $wal_file = "$dir/as.db-wal";
 my $file_limit = 8 * 1024 * 1024;           # WAL_FILE_LIMIT in mcp_as_store.c
-my $work = tempdir(CLEANUP => 1);
 
 # $n registrations, four at a time, as fast as curl sends them: how many 201
 sub register_many {
     my ($n, $tag) = @_;
-    open my $cfg, '>', "$work/register.curl" or die $!;
-    for my $i (1 .. $n) {
-        (my $body = JSON::PP->new->canonical->encode({
-            redirect_uris => ['http://127.0.0.1:9/cb'],
-            token_endpoint_auth_method => 'none', client_name => "wal $tag $i" })) =~ s/(["\\])/\\$1/g;
-        print $cfg "next\n" if $i > 1;
-        print $cfg 'url = "', base(), "/oauth/register\"\n",
-            qq{header = "Content-Type: application/json"\n}, qq{data = "$body"\n},
-            "output = /dev/null\nwrite-out = \"%{http_code}\\n\"\n";
-    }
-    close $cfg;
-    return scalar grep { $_ eq '201' }
-        split /\n/, `curl -s --parallel --parallel-max 4 -K $work/register.curl 2>/dev/null`;
+    return created(register_parallel(4, map { "wal $tag $_" } 1 .. $n));
 }
 
 # the checkpoints (AH30112) logged since $offset: [copied, WAL pages, late]
 sub checkpoints_since {
     my ($offset) = @_;
-    open my $fh, '<', $log or die "$log: $!";
-    seek $fh, $offset, 0;
-    my @lines = grep { /AH30112/ } <$fh>;
-    close $fh;
+    my @lines = log_since($offset, qr/AH30112/);
     t_debug($_) for @lines;
     return map { [/checkpointed (\d+) of the WAL's (\d+) pages, (\d+) of them holding/] } @lines;
 }

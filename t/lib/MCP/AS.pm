@@ -12,12 +12,13 @@ use Digest::SHA qw(sha256);
 use MIME::Base64 qw(encode_base64url decode_base64url);
 use URI ();
 use URI::Escape qw(uri_escape_utf8);
+use File::Temp ();
 use Apache::TestRequest ();
 
 our @EXPORT_OK = qw(base issuer resource ua json pkce register_client
     authorize consent_form approve login_code exchange_code token_request
     refresh full_flow decode_jwt sqlite query_of basic agent rs_client
-    USER PASSWORD);
+    register_parallel created log_since USER PASSWORD);
 
 use constant USER     => 'alice';
 use constant PASSWORD => 'wonderland-pass';
@@ -70,6 +71,47 @@ sub register_client {
     my $response = ua()->post(base() . '/oauth/register',
         'Content-Type' => 'application/json', Content => $JSON->encode(\%body));
     return ($response, json($response));
+}
+
+# Registers public clients named @names through curl, $parallel at a
+# time; returns { name => HTTP status }.
+sub register_parallel {
+    my ($parallel, @names) = @_;
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    open my $cfg, '>', "$dir/register.curl" or die "$dir: $!";
+    for my $i (0 .. $#names) {
+        (my $body = $JSON->encode({ redirect_uris => ['http://127.0.0.1:9/cb'],
+            token_endpoint_auth_method => 'none', client_name => $names[$i] }))
+            =~ s/(["\\])/\\$1/g;
+        print $cfg "next\n" if $i > 0;
+        print $cfg 'url = "', base(), "/oauth/register\"\n",
+            qq{header = "Content-Type: application/json"\n}, qq{data = "$body"\n},
+            "output = $dir/reply.$i\n",
+            qq{write-out = "%{http_code} %{filename_effective}\\n"\n};
+    }
+    close $cfg;
+    # in parallel, curl reports the transfers as they end: by file name
+    my %status = map { (split / /)[1] => (split / /)[0] } split /\n/,
+        `curl -s --parallel --parallel-max $parallel -K $dir/register.curl 2>/dev/null`;
+    return { map { $names[$_] => $status{"$dir/reply.$_"} // 'none' } 0 .. $#names };
+}
+
+# How many of register_parallel()'s registrations were answered 201.
+sub created {
+    my ($status) = @_;
+    return scalar grep { $_ eq '201' } values %$status;
+}
+
+# The lines of the test server's error log past byte $offset that match
+# $pattern.
+sub log_since {
+    my ($offset, $pattern) = @_;
+    my $log = Apache::Test::vars('t_logs') . '/error_log';
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $offset, 0;
+    my @lines = grep { /$pattern/ } <$fh>;
+    close $fh;
+    return @lines;
 }
 
 # GET …/authorize with the given parameters, logged in as `user`.
