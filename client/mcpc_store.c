@@ -49,7 +49,10 @@ static json_t *empty_store(apr_pool_t *pool)
     return store;
 }
 
-/* Reads the store file into *out (an empty store when there is none). */
+/* Reads the store file into *out (an empty store when there is none).
+ * The size and mode come from the file opened, not from the path: another
+ * run may rename a new store over it in between (mcpc_store_save), and a
+ * size taken from the old file would cut the new one short. */
 static int read_store(mcpc_t *c, json_t **out)
 {
     struct stat st;
@@ -63,28 +66,32 @@ static int read_store(mcpc_t *c, json_t **out)
         return mcpc_fail(c, MCPC_EXIT_STORE, "no token store: set HOME or "
                          "XDG_CACHE_HOME, or give --token-store FILE");
     }
-    if (stat(c->token_store, &st) != 0) {
-        if (errno != ENOENT) {
-            return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s: %s",
-                             c->token_store, strerror(errno));
+    file = fopen(c->token_store, "r");
+    if (file == NULL) {
+        if (errno == ENOENT) {
+            *out = empty_store(c->pool);
+            return MCP_OK;
         }
-        *out = empty_store(c->pool);
-        return MCP_OK;
+        return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s: %s",
+                         c->token_store, strerror(errno));
+    }
+    if (fstat(fileno(file), &st) != 0) {
+        int error_number = errno;
+        fclose(file);
+        return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s: %s",
+                         c->token_store, strerror(error_number));
     }
     if ((st.st_mode & 077) != 0) {
+        fclose(file);
         /* it holds bearer tokens and client secrets */
         return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s is readable by others "
                          "(mode %03o); run chmod 600 on it", c->token_store,
                          (unsigned)(st.st_mode & 0777));
     }
     if (st.st_size > 16 * 1024 * 1024) {
+        fclose(file);
         return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s is implausibly large",
                          c->token_store);
-    }
-    file = fopen(c->token_store, "r");
-    if (file == NULL) {
-        return mcpc_fail(c, MCPC_EXIT_STORE, "token store %s: %s",
-                         c->token_store, strerror(errno));
     }
     text = apr_palloc(c->pool, (apr_size_t)st.st_size + 1);
     len = fread(text, 1, (size_t)st.st_size, file);
