@@ -18,7 +18,7 @@ use Apache::TestRequest ();
 our @EXPORT_OK = qw(base issuer resource ua json pkce register_client
     authorize consent_form approve login_code exchange_code token_request
     refresh full_flow decode_jwt sqlite query_of basic agent rs_client
-    register_parallel created log_since USER PASSWORD);
+    register_parallel post_parallel created log_since USER PASSWORD);
 
 use constant USER     => 'alice';
 use constant PASSWORD => 'wonderland-pass';
@@ -73,27 +73,44 @@ sub register_client {
     return ($response, json($response));
 }
 
-# Registers public clients named @names through curl, $parallel at a
-# time; returns { name => HTTP status }.
-sub register_parallel {
-    my ($parallel, @names) = @_;
+# POSTs to this server through curl, $parallel at a time; each request is
+# [path, content type, body].  Returns [status, body] for each, in order.
+sub post_parallel {
+    my ($parallel, @requests) = @_;
     my $dir = File::Temp::tempdir(CLEANUP => 1);
-    open my $cfg, '>', "$dir/register.curl" or die "$dir: $!";
-    for my $i (0 .. $#names) {
-        (my $body = $JSON->encode({ redirect_uris => ['http://127.0.0.1:9/cb'],
-            token_endpoint_auth_method => 'none', client_name => $names[$i] }))
-            =~ s/(["\\])/\\$1/g;
+    open my $cfg, '>', "$dir/requests.curl" or die "$dir: $!";
+    for my $i (0 .. $#requests) {
+        my ($path, $type, $body) = @{ $requests[$i] };
+        $body =~ s/(["\\])/\\$1/g;
         print $cfg "next\n" if $i > 0;
-        print $cfg 'url = "', base(), "/oauth/register\"\n",
-            qq{header = "Content-Type: application/json"\n}, qq{data = "$body"\n},
+        print $cfg 'url = "', base(), "$path\"\n",
+            qq{header = "Content-Type: $type"\n}, qq{data = "$body"\n},
             "output = $dir/reply.$i\n",
             qq{write-out = "%{http_code} %{filename_effective}\\n"\n};
     }
     close $cfg;
     # in parallel, curl reports the transfers as they end: by file name
     my %status = map { (split / /)[1] => (split / /)[0] } split /\n/,
-        `curl -s --parallel --parallel-max $parallel -K $dir/register.curl 2>/dev/null`;
-    return { map { $names[$_] => $status{"$dir/reply.$_"} // 'none' } 0 .. $#names };
+        `curl -s --parallel --parallel-max $parallel -K $dir/requests.curl 2>/dev/null`;
+    return map {
+        open my $fh, '<', "$dir/reply.$_" or die "$dir/reply.$_: $!";
+        local $/;
+        my $reply = <$fh>;
+        close $fh;
+        [$status{"$dir/reply.$_"} // 'none', $reply // '']
+    } 0 .. $#requests;
+}
+
+# Registers public clients named @names, $parallel at a time; returns
+# { name => HTTP status }.
+sub register_parallel {
+    my ($parallel, @names) = @_;
+    my @replies = post_parallel($parallel, map {
+        ['/oauth/register', 'application/json',
+         $JSON->encode({ redirect_uris => ['http://127.0.0.1:9/cb'],
+                         token_endpoint_auth_method => 'none', client_name => $_ })]
+    } @names);
+    return { map { $names[$_] => $replies[$_][0] } 0 .. $#names };
 }
 
 # How many of register_parallel()'s registrations were answered 201.
