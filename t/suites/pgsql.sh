@@ -67,7 +67,7 @@ status=0
 if [ $# -gt 0 ]; then
     perl t/TEST.PL "$@" t/99-sanitizer-report.t || status=$?
 else
-    perl t/TEST.PL t/3[1-9]-as-*.t t/4[0-9]-as-*.t t/76-hostile-kill.t t/99-sanitizer-report.t || status=$?
+    perl t/TEST.PL t/3[1-9]-as-*.t t/4[0-9]-as-*.t t/50-as-schema-migrate.t t/76-hostile-kill.t t/99-sanitizer-report.t || status=$?
 fi
 tables=$(as_pg "$pgbin/psql" -h 127.0.0.1 -p "$port" -U postgres -At -c \
     "SELECT COUNT(*) FROM clients" mcp_as)
