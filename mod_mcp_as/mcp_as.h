@@ -201,6 +201,10 @@ int mcp_as_rate_limit(request_rec *r, mcp_as_server_conf *conf,
 /* ------------------------------------------------------------ keys (mcp_as_keys.c) */
 int mcp_as_keys_load(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                      mcp_as_server_conf *conf);
+/* configtest: every MCPSigningKey file that exists is a key that can sign
+ * with the algorithm asked for (the messages logged at start-up): MCP_OK */
+int mcp_as_keys_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                      mcp_as_server_conf *conf);
 int mcp_as_handle_jwks(request_rec *r, mcp_as_server_conf *conf);
 
 /* ------------------------------------------------------------ jwt (mcp_as_jwt.c) */

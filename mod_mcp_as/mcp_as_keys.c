@@ -187,8 +187,11 @@ static EVP_PKEY *generate_key(apr_pool_t *ptemp, const char *file,
     return pkey;
 }
 
+/* Reads FILE (generating it first when absent and may_generate), checks
+ * it and sets key->jwk.  Without may_generate (configtest) an absent file
+ * is fine: the first start generates it. */
 static int load_key(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
-                    mcp_as_key *key)
+                    mcp_as_key *key, int may_generate)
 {
     EVP_PKEY *pkey = NULL;
     const char *error = NULL, *alg = NULL;
@@ -213,6 +216,9 @@ static int load_key(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                              "server at the same time; using that key",
                              key->file);
             }
+        }
+        else if (errno == ENOENT && attempt == 0 && !may_generate) {
+            return MCP_OK;
         }
         else if (errno == ENOENT && attempt == 0) {
             pkey = generate_key(ptemp, key->file, key->alg, s, &lost_race);
@@ -274,11 +280,25 @@ int mcp_as_keys_load(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
     }
     for (i = 0; i < conf->keys->nelts; i++) {
         mcp_as_key *key = &APR_ARRAY_IDX(conf->keys, i, mcp_as_key);
-        if (key->jwk == NULL && load_key(pconf, ptemp, s, key) != MCP_OK) {
+        if (key->jwk == NULL && load_key(pconf, ptemp, s, key, 1) != MCP_OK) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     return OK;
+}
+
+int mcp_as_keys_check(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                      mcp_as_server_conf *conf)
+{
+    int i;
+
+    for (i = 0; i < conf->keys->nelts; i++) {
+        mcp_as_key key = APR_ARRAY_IDX(conf->keys, i, mcp_as_key);
+        if (load_key(pconf, ptemp, s, &key, 0) != MCP_OK) {
+            return MCP_ERROR;
+        }
+    }
+    return MCP_OK;
 }
 
 int mcp_as_handle_jwks(request_rec *r, mcp_as_server_conf *conf)

@@ -86,6 +86,11 @@ static void test_config(apr_pool_t *pconf, server_rec *main_server)
             /* the only way to fail configtest from this hook */
             exit(1);
         }
+        /* the key files' contents, as the start would find them */
+        if (MCP_AS_CONF(s)->issuer_set
+            && mcp_as_keys_check(pconf, pconf, s, MCP_AS_CONF(s)) != MCP_OK) {
+            exit(1);
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 MCP_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev libjansson-dev
   libcjose-dev libcurl4-openssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql
-  libsqlite3-dev sqlite3 curl ca-certificates"
+  libsqlite3-dev sqlite3 curl ca-certificates openssl"
 MCP_TEST_PACKAGES="libapache2-mod-perl2 libwww-perl
   libcrypt-jwt-perl libio-socket-ssl-perl postgresql memcached
   libasan8 libubsan1 cppcheck clang clang-tidy libclang-rt-14-dev

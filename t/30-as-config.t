@@ -7,6 +7,7 @@ use Apache::TestUtil;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use MCP::ConfigTest qw(configtest);
+use File::Temp qw(tempdir);
 
 my $good = "MCPIssuer https://as.example\n<Location /oauth>\nSetHandler mcp-as\n</Location>\n";
 my @cases = (
@@ -46,7 +47,26 @@ my @cases = (
     [ 'MCPClientMetadataCAFile /nonexistent/ca.pem', qr/MCPClientMetadataCAFile: .*not a readable file/ ],
 );
 
-plan tests => 2 + 2 * @cases;
+# MCPSigningKey files whose contents cannot sign: configtest reads them
+# as the start would (a file that does not exist yet is generated then)
+my $keys = Apache::Test::vars('t_dir') . '/keys';
+my $dir = tempdir(CLEANUP => 1);
+sub write_file { open my $fh, '>', $_[0] or die "$_[0]: $!"; print $fh $_[1]; close $fh; $_[0] }
+system('openssl', 'genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024',
+       '-out', "$dir/rsa1024.pem") == 0 or die 'openssl genpkey failed';
+system('openssl', 'genpkey', '-algorithm', 'ED25519', '-out', "$dir/ed25519.pem") == 0
+    or die 'openssl genpkey failed';
+my @key_cases = (
+    [ write_file("$dir/text.pem", "not a key\n"),  qr/AH30034: MCPSigningKey: \S+text.pem is not a PEM private key/ ],
+    [ "$dir",                                       qr/AH30034: MCPSigningKey: \S+ is not a PEM private key/ ],
+    [ "$keys/test-ec384.pem",                       qr/AH30036: MCPSigningKey: \S+: an EC key must be on the P-256 curve/ ],
+    [ "$dir/rsa1024.pem",                           qr/AH30036: MCPSigningKey: \S+: an RSA key must have at least 2048 bits/ ],
+    [ "$dir/ed25519.pem",                           qr/AH30036: MCPSigningKey: \S+: the key is neither EC P-256 nor RSA/ ],
+    [ "$keys/test-rsa.pem ES256",                   qr/AH30037: MCPSigningKey: \S+ holds an RS256 key, but ES256 was asked for/ ],
+    [ "$keys/test-ec.pem ec-1 RS256",               qr/AH30037: MCPSigningKey: \S+ holds an ES256 key, but RS256 was asked for/ ],
+);
+
+plan tests => 4 + 2 * @cases + 2 * @key_cases;
 
 my ($status, $output) = configtest($good . join("\n",
     'MCPSigningKey /tmp/never-created.pem',
@@ -76,3 +96,14 @@ for my $case (@cases) {
     ok $status != 0;
     ok t_cmp($output, $expect, "configtest refuses: $snippet");
 }
+
+for my $case (@key_cases) {
+    my ($arguments, $expect) = @$case;
+    my ($status, $output) = configtest("${good}MCPSigningKey $arguments");
+    ok $status != 0;
+    ok t_cmp($output, $expect, "configtest refuses the key: $arguments");
+}
+($status, $output) = configtest("${good}MCPSigningKey $keys/test-ec.pem ec-1 ES256\n"
+                              . "MCPSigningKey $keys/test-rsa.pem rsa-1 RS256");
+ok t_cmp($status, 0, 'an ES256 and an RS256 key file pass configtest');
+ok t_cmp($output, qr/Syntax OK/, 'Syntax OK');
