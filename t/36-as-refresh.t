@@ -8,7 +8,10 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use MCP::AS qw(resource register_client refresh full_flow decode_jwt sqlite token_request);
 
-plan tests => 24;
+use Digest::SHA qw(sha256);
+use MIME::Base64 qw(encode_base64url);
+
+plan tests => 27;
 
 my $flow = full_flow(authorize => { scope => 'mcp:echo mcp:read' });
 my $id = $flow->{client_id};
@@ -72,8 +75,6 @@ my $flow2 = full_flow(authorize => { scope => 'mcp:echo' });
 my $plain_hits = sqlite("SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = '$flow2->{tokens}{refresh_token}'");
 if (defined $plain_hits) {
     ok t_cmp($plain_hits + 0, 0, 'the refresh token itself is not stored');
-    use Digest::SHA qw(sha256);
-    use MIME::Base64 qw(encode_base64url);
     my $hash = encode_base64url(sha256($flow2->{tokens}{refresh_token}));
     ok t_cmp(sqlite("SELECT COUNT(*) FROM refresh_tokens WHERE token_hash = '$hash'") + 0, 1,
              'its SHA-256 is');
@@ -85,3 +86,20 @@ else {
 ok t_cmp($response->code, 200, 'a second family is independent of the revoked one');
 ($response, $tokens) = token_request(grant_type => 'refresh_token', refresh_token => $tokens->{refresh_token});
 ok t_cmp($tokens->{error}, 'invalid_client', 'refresh without client_id: invalid_client');
+
+# an expired refresh token (its expiry moved into the past in the store):
+# invalid_grant, and nothing issued
+my $flow3 = full_flow(authorize => { scope => 'mcp:echo' });
+my $stale = $flow3->{tokens}{refresh_token} // '';
+if (defined sqlite('SELECT 1')) {
+    my $hash = encode_base64url(sha256($stale));
+    sqlite("UPDATE refresh_tokens SET expires = 1 WHERE token_hash = '$hash'");
+    ($response, $tokens) = refresh($flow3->{client_id}, $stale);
+    ok t_cmp($response->code . ' ' . ($tokens->{error} // ''), '400 invalid_grant',
+             'an expired refresh token: 400 invalid_grant');
+    ok t_cmp($tokens->{error_description} // '', 'the refresh token expired', '... saying so');
+    ok !exists $tokens->{access_token};
+}
+else {
+    skip 'not the SQLite store', 1 for 1 .. 3;
+}

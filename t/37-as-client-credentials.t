@@ -6,9 +6,11 @@ use Apache::Test;
 use Apache::TestUtil;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use MCP::AS qw(issuer resource register_client token_request decode_jwt agent);
+use MCP::AS qw(base ua json issuer resource register_client token_request decode_jwt agent);
+use HTTP::Request::Common qw(POST);
+use MIME::Base64 qw(encode_base64);
 
-plan tests => 26;
+plan tests => 44;
 
 my @agent = agent();
 my ($response, $tokens) = token_request(grant_type => 'client_credentials', auth => \@agent);
@@ -76,3 +78,36 @@ ok t_cmp($tokens->{error}, 'unauthorized_client', 'not registered for client_cre
 ($response, $tokens) = token_request(grant_type => "pass\r\nword", auth => \@agent);
 ok t_cmp($tokens->{error}, 'unsupported_grant_type', 'unknown grant');
 ok $tokens->{error_description} !~ /[\r\n]/;
+
+# client authentication the token endpoint refuses (RFC 6749 §2.3.1, §5.2)
+sub with_authorization {
+    my ($authorization, @form) = @_;
+    my $request = POST(base() . '/oauth/token', [grant_type => 'client_credentials', @form]);
+    $request->header(Authorization => $authorization);
+    my $response = ua()->request($request);
+    return ($response, json($response));
+}
+sub b64 { encode_base64($_[0], '') }
+($response, $tokens) = with_authorization('Basic    ' . b64(join ':', @agent));
+ok t_cmp($response->code, 200, 'Basic with several spaces before the credentials: 200');
+for my $case (['longer than 4 KiB', 'Basic ' . ('QUFB' x 1100)],
+              ['without a colon', 'Basic ' . b64('as-agent')],
+              ['with a NUL inside', 'Basic ' . b64("as-agent\0x:$agent[1]")],
+              ['with a bad percent-encoding', 'Basic ' . b64("as-agent%zz:$agent[1]")]) {
+    my ($what, $authorization) = @$case;
+    ($response, $tokens) = with_authorization($authorization);
+    ok t_cmp($response->code . ' ' . ($tokens->{error} // ''), '401 invalid_client',
+             "Basic credentials $what: 401 invalid_client");
+    ok t_cmp($tokens->{error_description} // '', 'malformed Basic credentials', '... malformed');
+    ok t_cmp($response->header('WWW-Authenticate') // '', qr/^Basic realm=/, '... with a Basic challenge');
+}
+($response, $tokens) = with_authorization('Basic ' . b64(join ':', @agent), client_secret => $agent[1]);
+ok t_cmp($response->code . ' ' . ($tokens->{error} // ''), '400 invalid_request',
+         'Basic and client_secret both: 400 invalid_request');
+ok t_cmp($tokens->{error_description} // '', qr/one client authentication method/, '... one method');
+($response, $tokens) = token_request(grant_type => 'client_credentials', client_secret => $agent[1]);
+ok t_cmp($response->code . ' ' . ($tokens->{error} // ''), '401 invalid_client',
+         'client_secret without client_id: 401 invalid_client');
+ok t_cmp($tokens->{error_description} // '', 'client_secret without client_id', '... saying so');
+# ... and no Basic challenge (Basic was not tried)
+ok !defined $response->header('WWW-Authenticate');
