@@ -64,6 +64,8 @@ END {
         row("oidc-provider, client_credentials, 2 workers", "op2.cc", "tokens/s", "", "", 0)
         row("mod_mcp_as (SQLite), code exchange", "as.code", "tokens/s", r(ratio(v["as.code"], v["op.code"])), ">= 3 x oidc-provider", v["as.code"] >= 3 * v["op.code"])
         row("oidc-provider, code exchange, 1 process", "op.code", "tokens/s", "", "", 0)
+        if (v["store.rows"] > 0)
+            printf "mod_mcp_as's store held %d rows in each token table before its rounds (STORE_ROWS)\n", v["store.rows"]
         if (v["as.code.failed"] + v["op.code.failed"] + v["as.cc.non2xx"] + v["op.cc.non2xx"] + v["op2.cc.non2xx"] > 0)
             printf "warning: failed exchanges: mod_mcp_as %d, oidc-provider %d; non-2xx client_credentials: %d, %d, %d\n", v["as.code.failed"], v["op.code.failed"], v["as.cc.non2xx"], v["op.cc.non2xx"], v["op2.cc.non2xx"]
     }
