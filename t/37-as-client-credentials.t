@@ -6,8 +6,7 @@ use Apache::Test;
 use Apache::TestUtil;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use MCP::AS qw(base ua json issuer resource register_client token_request decode_jwt agent);
-use HTTP::Request::Common qw(POST);
+use MCP::AS qw(issuer resource register_client token_request decode_jwt agent);
 use MIME::Base64 qw(encode_base64);
 
 plan tests => 44;
@@ -82,10 +81,7 @@ ok $tokens->{error_description} !~ /[\r\n]/;
 # client authentication the token endpoint refuses (RFC 6749 §2.3.1, §5.2)
 sub with_authorization {
     my ($authorization, @form) = @_;
-    my $request = POST(base() . '/oauth/token', [grant_type => 'client_credentials', @form]);
-    $request->header(Authorization => $authorization);
-    my $response = ua()->request($request);
-    return ($response, json($response));
+    return token_request(grant_type => 'client_credentials', authorization => $authorization, @form);
 }
 sub b64 { encode_base64($_[0], '') }
 ($response, $tokens) = with_authorization('Basic    ' . b64(join ':', @agent));

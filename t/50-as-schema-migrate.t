@@ -3,7 +3,8 @@
 # index, which no statement used) is brought to version 2 in one
 # transaction, its data kept (AH30118); a database at the current version
 # is left alone; one with a newer version stops the server (AH30012) and
-# is not touched.  On SQLite (the sqlite3 shell plays the old release)
+# is not touched, as is one with a negative version; a migration whose
+# step fails is rolled back whole and stops the server.  On SQLite (the sqlite3 shell plays the old release)
 # and, under t/suites/pgsql.sh, on PostgreSQL (psql does).
 use strict;
 use warnings FATAL => 'all';
@@ -16,7 +17,7 @@ use MCP::Faults qw(server_pid server_command start_server wait_up wait_down);
 
 my $sqlite = defined sqlite('SELECT 1');
 my $psql = $ENV{MCP_PGSQL_PSQL};
-plan tests => 14, need { 'the SQLite or the PostgreSQL store' => $sqlite || $psql };
+plan tests => 22, need { 'the SQLite or the PostgreSQL store' => $sqlite || $psql };
 
 # SQL on the server's store; the first line of the answer
 sub store {
@@ -32,6 +33,17 @@ my $index_query = $sqlite
 my $log = Apache::Test::vars('t_logs') . '/error_log';
 sub version { store('SELECT MAX(version) FROM schema_version') }
 sub has_index { store($index_query) }
+my $pidfile = Apache::Test::vars('t_logs') . '/httpd.pid';
+# SIGHUP on a store the server must refuse: it stops; its log lines about
+# the store since
+sub refused_restart {
+    my $offset = -s $log;
+    my $pid = server_pid();
+    kill 'HUP', $pid or die "kill HUP $pid: $!";
+    my $down = wait_down($pid, 60);
+    unlink $pidfile;
+    return ($down, log_since($offset, qr/AH3001[02]/));
+}
 sub restart {
     my $pid = server_pid();
     kill 'HUP', $pid or die "kill HUP $pid: $!";
@@ -68,15 +80,41 @@ ok t_cmp(restart(), 1, 'the server restarts on a version 2 store');
 ok t_cmp(scalar(log_since($offset, qr/AH3001[23]|AH30118/)), 0,
          'no schema work logged');
 
+# ---- a migration whose step fails: rolled back whole, the server stops
+store('BEGIN; CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);'
+     . ' DELETE FROM schema_version WHERE version > 1; COMMIT;');
+# the version row the migration writes last is refused
+my ($refuse, $allow) = $sqlite
+    ? ("CREATE TRIGGER t50_refuse BEFORE INSERT ON schema_version BEGIN SELECT RAISE(ABORT, 't50 refuses'); END;",
+       'DROP TRIGGER t50_refuse')
+    : ('ALTER TABLE schema_version ADD CONSTRAINT t50_refuse CHECK (version < 2)',
+       'ALTER TABLE schema_version DROP CONSTRAINT t50_refuse');
+store($refuse);
+my ($down, @lines) = refused_restart();
+ok t_cmp($down, 1, 'a migration that fails stops the server');
+ok t_cmp(join('', @lines), qr/AH30010: MCPStore: 'INSERT INTO schema_version/, 'the failed statement logged');
+ok t_cmp(version() . ' ' . has_index(), '1 1', 'the store is still at version 1, with its index');
+store($allow);
+$offset = -s $log;
+ok t_cmp(start_server($saved), 1, 'once the statement can run, the server starts');
+ok t_cmp(version() . ' ' . has_index() . ' ' . scalar(log_since($offset, qr/AH30118/)), '2 0 1',
+         'and migrates the store');
+
 # ---- a newer version: refused, the store left as it is
 store('INSERT INTO schema_version (version) VALUES (3)');
-$offset = -s $log;
-my $pid = server_pid();
-kill 'HUP', $pid or die "kill HUP $pid: $!";
-ok t_cmp(wait_down($pid, 60), 1, 'the server does not start on a version 3 store');
-my ($refused) = log_since($offset, qr/AH30012/);
-ok t_cmp($refused // '', qr/schema version 3 and this module knows versions 0 to 2/,
+($down, @lines) = refused_restart();
+ok t_cmp($down, 1, 'the server does not start on a version 3 store');
+ok t_cmp(join('', @lines), qr/AH30012: .*schema version 3 and this module knows versions 0 to 2/,
          'AH30012 says why');
 store('DELETE FROM schema_version WHERE version = 3');
-unlink Apache::Test::vars('t_logs') . '/httpd.pid';
+ok t_cmp(start_server($saved), 1, 'back at version 2, the server starts again');
+
+# ---- a version that is no version
+store('DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (-1)');
+($down, @lines) = refused_restart();
+ok t_cmp($down, 1, 'the server does not start on a version -1 store');
+ok t_cmp(join('', @lines), qr/AH30012: .*schema version -1 and this module knows versions 0 to 2/,
+         'AH30012 says so');
+store('DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (1);'
+    . ' INSERT INTO schema_version (version) VALUES (2)');
 ok t_cmp(start_server($saved), 1, 'back at version 2, the server starts again');

@@ -190,12 +190,16 @@ sub login_code {
 }
 
 # POST …/token with a form; `auth` => [id, secret] uses Basic.
+# POST …/token; auth => [id, secret] sends Basic credentials, authorization
+# => TEXT an Authorization header as it is
 sub token_request {
     my (%form) = @_;
     my $auth = delete $form{auth};
+    my $authorization = delete $form{authorization};
     delete $form{$_} for grep { !defined $form{$_} } keys %form;
     my $request = HTTP::Request::Common::POST(base() . '/oauth/token', [%form]);
-    $request->header(Authorization => basic(@$auth)) if $auth;
+    $request->header(Authorization => $auth ? basic(@$auth) : $authorization)
+        if $auth || defined $authorization;
     my $response = ua()->request($request);
     return ($response, json($response));
 }
